@@ -1,0 +1,10 @@
+# External libraries, all from Debian 12 packages (scripts/test installs them).
+find_package(PkgConfig REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+find_package(Threads REQUIRED)
+pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv)
+pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
+pkg_check_modules(MARIADB REQUIRED IMPORTED_TARGET libmariadb)
+if(BUILD_TESTING OR NOT DEFINED BUILD_TESTING)
+  pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+endif()

@@ -1,0 +1,20 @@
+# Sanitizers apply to the whole build, so the core library and its users agree.
+if(GTIDPROXY_ASAN AND GTIDPROXY_TSAN)
+  message(FATAL_ERROR "GTIDPROXY_ASAN and GTIDPROXY_TSAN are mutually exclusive")
+endif()
+if(GTIDPROXY_ASAN)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=all
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined -fno-sanitize-recover=all)
+endif()
+if(GTIDPROXY_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
+if(GTIDPROXY_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "GTIDPROXY_FUZZ needs clang (libFuzzer); set CC=clang")
+  endif()
+  # Coverage instrumentation everywhere; only fuzz targets link the driver.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
