@@ -1,0 +1,172 @@
+/* test_config.c - config validation: defaults, and for each kind of mistake a
+ * message naming the file, the key path and the problem. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+/* The smallest valid file; %s is spliced in before the closing brace. */
+#define MINIMAL_FMT                                                            \
+    "{\"listeners\": [{\"name\": \"app\", \"port\": 6033}],"                   \
+    " \"backends\": [{\"name\": \"p\", \"host\": \"127.0.0.1\", \"port\": 3306,"      \
+    " \"role\": \"primary\"}, {\"name\": \"r1\", \"host\": \"127.0.0.1\","    \
+    " \"port\": 3307, \"role\": \"replica\"}],"                               \
+    " \"users\": [{\"name\": \"app\", \"password\": \"pw\"}],"                \
+    " \"backend_credentials\": {\"user\": \"app\", \"password\": \"pw\"},"    \
+    " \"monitor\": {\"user\": \"mon\", \"password\": \"mpw\"}%s}"
+
+static struct config *parse_with(const char *extra, char *err, size_t errlen)
+{
+    char json[4096];
+    snprintf(json, sizeof json, MINIMAL_FMT, extra);
+    return config_parse(json, "t.json", err, errlen);
+}
+
+static void test_minimal_defaults(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    struct config *cfg = parse_with("", err, sizeof err);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->n_listeners, 1);
+    assert_string_equal(cfg->listeners[0].address, "127.0.0.1");
+    assert_int_equal(cfg->listeners[0].consistency, CONSISTENCY_SESSION);
+    assert_int_equal(cfg->n_backends, 2);
+    assert_int_equal(cfg->backends[1].role, BACKEND_ROLE_REPLICA);
+    assert_int_equal(cfg->backends[1].weight, 1);
+    assert_false(cfg->admin_enabled);
+    assert_int_equal(cfg->wait_timeout_ms, 200);
+    assert_int_equal(cfg->n_fallback, 1);
+    assert_int_equal(cfg->fallback[0], FALLBACK_PRIMARY);
+    assert_int_equal(cfg->max_packet_size, 67108864);
+    assert_int_equal(cfg->log_level, LOG_INFO);
+    config_free(cfg);
+}
+
+static void test_listener_inherits_default_level(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    struct config *cfg = parse_with(
+        ", \"consistency\": {\"default_level\": \"global\", \"fallback\": [\"cache\", \"error\"]}",
+        err, sizeof err);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->listeners[0].consistency, CONSISTENCY_GLOBAL);
+    assert_int_equal(cfg->n_fallback, 2);
+    assert_int_equal(cfg->fallback[1], FALLBACK_ERROR);
+    config_free(cfg);
+}
+
+struct bad_case {
+    const char *json; /* a whole file */
+    const char *extra; /* or: spliced into the minimal file */
+    const char *message;
+};
+
+static const struct bad_case bad_cases[] = {
+    {"{\"listeners\": [", NULL, "t.json: line 1 column 15: "},
+    {NULL, ", \"bogus\": 1", "t.json: bogus: unknown key"},
+    {NULL, ", \"limits\": {\"max_packet_size\": 12}",
+     "t.json: limits.max_packet_size: must be 1024-1073741824, got 12"},
+    {NULL, ", \"limits\": {\"max_pakcet_size\": 2048}", "t.json: limits.max_pakcet_size: unknown key"},
+    {NULL, ", \"consistency\": {\"default_level\": \"sometimes\"}",
+     "t.json: consistency.default_level: must be one of \"eventual\", \"session\", "
+     "\"global\", \"strong\", got \"sometimes\""},
+    {NULL, ", \"consistency\": {\"fallback\": [\"primary\", \"primary\"]}",
+     "t.json: consistency.fallback[1]: \"primary\" appears twice"},
+    {NULL, ", \"consistency\": {\"fallback\": []}",
+     "t.json: consistency.fallback: must be an array of 1-4 steps, got []"},
+    {NULL, ", \"admin\": {\"address\": \"127.0.0.1\"}", "t.json: admin.port: missing (required)"},
+    {NULL, ", \"logging\": {\"level\": 3}",
+     "t.json: logging.level: must be one of \"error\", \"warn\", \"info\", \"debug\", got 3"},
+    {NULL, ", \"workers\": -1", "t.json: workers: must be 0-256, got -1"},
+};
+
+static void test_bad_values_name_key_and_problem(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+        char err[512] = "";
+        struct config *cfg = bad_cases[i].json
+                                 ? config_parse(bad_cases[i].json, "t.json", err, sizeof err)
+                                 : parse_with(bad_cases[i].extra, err, sizeof err);
+        assert_null(cfg);
+        if (strncmp(err, bad_cases[i].message, strlen(bad_cases[i].message)) != 0) {
+            fprintf(stderr, "case %zu: got '%s', want '%s'\n", i, err, bad_cases[i].message);
+            fail();
+        }
+    }
+}
+
+/* Whole-file cases for the sections the minimal file already holds. */
+static void test_bad_backends_and_users(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from, *to, *message;
+    } edits[] = {
+        {"\"port\": 3307", "\"port\": \"abc\"",
+         "t.json: backends[1].port: must be 1-65535, got \"abc\""},
+        {"\"port\": 3307", "\"port\": 70000",
+         "t.json: backends[1].port: must be 1-65535, got 70000"},
+        {"\"role\": \"replica\"", "\"role\": \"primary\"",
+         "t.json: backends: must hold exactly one backend with role \"primary\", has 2"},
+        {"\"name\": \"r1\"", "\"name\": \"p\"",
+         "t.json: backends[1].name: \"p\" is also the name of backends[0]"},
+        {"\"role\": \"replica\"", "\"role\": \"slave\"",
+         "t.json: backends[1].role: must be one of \"primary\", \"replica\", got \"slave\""},
+        {"\"password\": \"pw\"}]", "\"password\": \"pw\", \"password_hash\": \"*00\"}]",
+         "t.json: users[0]: needs exactly one of \"password\" or \"password_hash\""},
+        {"\"password\": \"pw\"}]", "\"password_hash\": \"*00\"}]",
+         "t.json: users[0].password_hash: must be \"*\" followed by 40 hex digits"},
+        {"\"listeners\": [{\"name\": \"app\", \"port\": 6033}]", "\"listeners\": []",
+         "t.json: listeners: must be a non-empty array, got []"},
+        {"\"monitor\": {\"user\": \"mon\", \"password\": \"mpw\"}",
+         "\"monitor\": {\"user\": \"mon\"}", "t.json: monitor.password: missing (required)"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        char json[4096], edited[4096], err[512] = "";
+        snprintf(json, sizeof json, MINIMAL_FMT, "");
+        char *at = strstr(json, edits[i].from);
+        assert_non_null(at);
+        snprintf(edited, sizeof edited, "%.*s%s%s", (int)(at - json), json, edits[i].to,
+                 at + strlen(edits[i].from));
+        struct config *cfg = config_parse(edited, "t.json", err, sizeof err);
+        assert_null(cfg);
+        if (strncmp(err, edits[i].message, strlen(edits[i].message)) != 0) {
+            fprintf(stderr, "edit %zu: got '%s', want '%s'\n", i, err, edits[i].message);
+            fail();
+        }
+    }
+}
+
+static void test_shipped_example_is_valid(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    struct config *cfg = config_load(GTIDPROXY_SOURCE_DIR "/conf/gtidproxy.json", err, sizeof err);
+    if (!cfg)
+        fprintf(stderr, "%s\n", err);
+    assert_non_null(cfg);
+    assert_true(cfg->admin_enabled);
+    assert_int_equal(cfg->admin_port, 6080);
+    config_free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_minimal_defaults),
+        cmocka_unit_test(test_listener_inherits_default_level),
+        cmocka_unit_test(test_bad_values_name_key_and_problem),
+        cmocka_unit_test(test_bad_backends_and_users),
+        cmocka_unit_test(test_shipped_example_is_valid),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
