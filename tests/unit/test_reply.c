@@ -19,6 +19,30 @@
 #define CAPS_TRACK (CAPS_41 | PROTO_CAP(CLIENT_SESSION_TRACK))
 #define CAPS_MYSQL8 (CAPS_TRACK | PROTO_CAP(CLIENT_DEPRECATE_EOF))
 
+/* Flags negotiated in the captures of tests/fixtures/reply (README.md):
+ * client flags from each HandshakeResponse41; the server (0x81fff7fe) has
+ * all of them. */
+#define CAPS_CLI 0x00bfa284u           /* mariadb CLI, SESSION_TRACK */
+#define CAPS_RAW_NOTRACK 0x002ea284u   /* raw client, no SESSION_TRACK */
+#define CAPS_RAW_EOF_TRACK 0x01aea284u /* raw, SESSION_TRACK + DEPRECATE_EOF */
+#define CAPS_RAW_EOF_NOTRACK 0x012ea284u /* raw, DEPRECATE_EOF only */
+
+/* Splits the next framed packet (3-byte length, seq, payload) off *blob. */
+static bool next_frame(const uint8_t **blob, size_t *left, const uint8_t **p,
+                       size_t *n)
+{
+    if (*left == 0)
+        return false;
+    assert_true(*left >= 4);
+    size_t len = proto_le24(*blob);
+    assert_true(*left >= 4 + len);
+    *p = *blob + 4;
+    *n = len;
+    *blob += 4 + len;
+    *left -= 4 + len;
+    return true;
+}
+
 /* MariaDB 10.11 OK after an INSERT with last_gtid tracked (PROTOCOL.md 3.2
  * [EMP]): affected 1, status 0x4002, info empty, one type-0 entry. */
 static const char OK_LAST_GTID[] =
@@ -123,6 +147,62 @@ static void test_ok_rewrite_untracked(void **state)
     assert_memory_equal(got, want, wn);
 }
 
+/* The proof that a rewritten OK is what the server would have sent: pairs
+ * of real OKs for the same statement to a tracking and a non-tracking
+ * client (fixture README). Returns the number of pairs checked. */
+static size_t check_rewrite_pairs(const char *fixture, uint64_t from,
+                                  uint64_t to, size_t *fe_pairs)
+{
+    size_t blob_len, pairs = 0;
+    uint8_t *blob = tu_fixture(fixture, &blob_len);
+    const uint8_t *cur = blob, *in, *want;
+    size_t left = blob_len, in_n, want_n;
+    uint8_t got[1024];
+
+    while (next_frame(&cur, &left, &in, &in_n)) {
+        assert_true(next_frame(&cur, &left, &want, &want_n));
+        struct proto_wr w;
+        proto_wr_init(&w, got, sizeof got);
+        assert_int_equal(proto_ok_rewrite(in, in_n, from, to, &w), PROTO_OK);
+        assert_int_equal(w.len, want_n);
+        assert_memory_equal(got, want, want_n);
+        /* The untracked form must itself parse, and be a fixed point. */
+        struct proto_ok a, b;
+        assert_int_equal(proto_ok_parse(in, in_n, from, &a), PROTO_OK);
+        assert_int_equal(proto_ok_parse(want, want_n, to, &b), PROTO_OK);
+        assert_true(a.affected_rows == b.affected_rows);
+        assert_true(a.last_insert_id == b.last_insert_id);
+        assert_int_equal(a.warnings, b.warnings);
+        assert_int_equal(a.info.len, b.info.len);
+        assert_false(b.has_session_state);
+        proto_wr_init(&w, got, sizeof got);
+        assert_int_equal(proto_ok_rewrite(want, want_n, to, to, &w), PROTO_OK);
+        assert_int_equal(w.len, want_n);
+        assert_memory_equal(got, want, want_n);
+        if (in[0] == 0xFE)
+            (*fe_pairs)++;
+        pairs++;
+    }
+    free(blob);
+    return pairs;
+}
+
+static void test_rewrite_real_pairs(void **state)
+{
+    (void)state;
+    size_t fe = 0;
+    /* 29 OKs, of which those with session state / info are the point. */
+    assert_int_equal(check_rewrite_pairs("reply/rewrite_cli.hex", CAPS_CLI,
+                                         CAPS_RAW_NOTRACK, &fe),
+                     29);
+    assert_int_equal(fe, 0);
+    assert_int_equal(check_rewrite_pairs("reply/rewrite_deprecate_eof.hex",
+                                         CAPS_RAW_EOF_TRACK,
+                                         CAPS_RAW_EOF_NOTRACK, &fe),
+                     31);
+    assert_int_equal(fe, 2); /* the two SELECTs end with an OK-as-EOF */
+}
+
 static void test_err(void **state)
 {
     (void)state;
@@ -223,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_ok_parse_minimal),
         cmocka_unit_test(test_ok_build_roundtrip),
         cmocka_unit_test(test_ok_rewrite_untracked),
+        cmocka_unit_test(test_rewrite_real_pairs),
         cmocka_unit_test(test_err),
         cmocka_unit_test(test_eof_and_kinds),
     };
