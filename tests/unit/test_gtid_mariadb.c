@@ -474,7 +474,8 @@ static bool model_beats(uint64_t s1, uint32_t v1, uint64_t s2, uint32_t v2)
     return s1 > s2 || (s1 == s2 && v1 > v2);
 }
 
-static size_t put(char *buf, size_t cap, size_t len, const char *fmt_, ...)
+__attribute__((format(printf, 4, 5))) static size_t put(char *buf, size_t cap, size_t len,
+                                                        const char *fmt_, ...)
 {
     va_list ap;
     va_start(ap, fmt_);

@@ -504,7 +504,8 @@ static void model_random(struct model *m)
     }
 }
 
-static size_t put(char *buf, size_t cap, size_t len, const char *fmt_, ...)
+__attribute__((format(printf, 4, 5))) static size_t put(char *buf, size_t cap, size_t len,
+                                                        const char *fmt_, ...)
 {
     va_list ap;
     va_start(ap, fmt_);
