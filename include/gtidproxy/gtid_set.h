@@ -168,6 +168,11 @@ uint64_t gtid_set_missing(const struct gtid_set *a, const struct gtid_set *b);
  * wins so union stays commutative (under gtid_strict_mode one seq of a domain
  * has one server id, so that tie does not arise within one topology).
  * Atomic: on error a is unchanged. b may be a (a no-op).
+ *
+ * The per-write path (an OK packet's OWN_GTID set or last_gtid value into
+ * the session's set): gtid_set_parse() the text into a scratch set kept per
+ * connection, then gtid_set_union() it in; neither allocates once the two
+ * sets have grown to their working size (bench/micro_gtid.c).
  */
 int gtid_set_union(struct gtid_set *a, const struct gtid_set *b)
     __attribute__((warn_unused_result));
