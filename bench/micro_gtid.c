@@ -25,15 +25,14 @@ static int parse_cstr(struct gtid_set *s, const char *text)
 }
 
 /* A replica's gtid_executed after a few failovers: 8 uuids, one interval each. */
-static const char *const my_known =
-    "0a1e4c5a-1111-11ee-8000-000000000001:1-81234567,"
-    "0a1e4c5a-1111-11ee-8000-000000000002:1-1234,"
-    "0a1e4c5a-1111-11ee-8000-000000000003:1-99,"
-    "0a1e4c5a-1111-11ee-8000-000000000004:1-5000000,"
-    "0a1e4c5a-1111-11ee-8000-000000000005:1-7,"
-    "0a1e4c5a-1111-11ee-8000-000000000006:1-70000,"
-    "0a1e4c5a-1111-11ee-8000-000000000007:1-3,"
-    "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-123456789";
+static const char *const my_known = "0a1e4c5a-1111-11ee-8000-000000000001:1-81234567,"
+                                    "0a1e4c5a-1111-11ee-8000-000000000002:1-1234,"
+                                    "0a1e4c5a-1111-11ee-8000-000000000003:1-99,"
+                                    "0a1e4c5a-1111-11ee-8000-000000000004:1-5000000,"
+                                    "0a1e4c5a-1111-11ee-8000-000000000005:1-7,"
+                                    "0a1e4c5a-1111-11ee-8000-000000000006:1-70000,"
+                                    "0a1e4c5a-1111-11ee-8000-000000000007:1-3,"
+                                    "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-123456789";
 static const char *const my_need = "3e11fa47-71ca-11e1-9e33-c80aa9429562:123456000";
 static const char *const mdb_known = "0-1-81234567,1-2-1234,2-3-99,7-1-5000000,100-5-9";
 static const char *const mdb_need = "0-1-81234000";

@@ -21,10 +21,10 @@
 
 #include "gtidproxy/gtid_set.h"
 
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            abort();                                                           \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
     } while (0)
 
 /* Parses p[0..n) into s; on success checks the single-set invariants. */

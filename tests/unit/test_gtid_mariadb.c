@@ -51,15 +51,15 @@ struct canon_vec {
 static const struct canon_vec canon_vecs[] = {
     {"", ""},
     {"  \n", ""},
-    {"0-1-6", "0-1-6"},          /* last_gtid as tracked (PROTOCOL.md 3.2) */
+    {"0-1-6", "0-1-6"}, /* last_gtid as tracked (PROTOCOL.md 3.2) */
     {"1-2-5,0-1-10", "0-1-10,1-2-5"},
     {"7-1-1,0-1-20,3-42-1,100-5-9,2-2-2", "0-1-20,2-2-2,3-42-1,7-1-1,100-5-9"},
     {" 0-1-5 , 1-2-3 ", "0-1-5,1-2-3"},
     {"0-1-5,\n1-2-3", "0-1-5,1-2-3"},
-    {"00-01-05", "0-1-5"},       /* leading zeros, as the server reads them */
-    {"0-1-5,0-1-6", "0-1-6"},    /* duplicate domain: higher seq wins */
+    {"00-01-05", "0-1-5"},    /* leading zeros, as the server reads them */
+    {"0-1-5,0-1-6", "0-1-6"}, /* duplicate domain: higher seq wins */
     {"0-1-6,0-1-5", "0-1-6"},
-    {"0-2-5,0-1-5", "0-2-5"},    /* equal seq: higher server id wins */
+    {"0-2-5,0-1-5", "0-2-5"}, /* equal seq: higher server id wins */
     {"0-1-5,0-2-5", "0-2-5"},
     {"0-1-0", "0-1-0"},
     {"4294967295-4294967295-18446744073709551615", "4294967295-4294967295-18446744073709551615"},
@@ -96,12 +96,12 @@ static const struct bad_vec bad_vecs[] = {
     {"0-", 2},
     {"a-b-c", 0},
     {"0-1-x", 4},
-    {"0-1-5,", 6},               /* trailing comma */
+    {"0-1-5,", 6}, /* trailing comma */
     {"0-1-5, ", 7},
     {",0-1-5", 0},
     {"0-1-5,,1-1-1", 6},
-    {"4294967296-1-1", 9},       /* domain > u32 */
-    {"0-4294967296-1", 11},      /* server id > u32 */
+    {"4294967296-1-1", 9},            /* domain > u32 */
+    {"0-4294967296-1", 11},           /* server id > u32 */
     {"0-1-18446744073709551616", 23}, /* seq > u64 */
     {"0-1-99999999999999999999999", 23},
     {"0-1--5", 4},
@@ -164,11 +164,21 @@ struct wait_vec {
 };
 
 static const struct wait_vec wait_vecs[] = {
-    {"0-1-8", 0},        {"0-1-10", 0},       {"0-2-10", 0},
-    {"0-1-11", -1},      {"2-1-1", -1},       {"0-1-10,1-2-5", 0},
-    {"0-1-10,1-2-6", -1}, {"", 0},            {"0-1-5,0-1-6", 0},
-    {"0-1-5,0-1-11", -1}, {"0-1-11,0-1-5", -1}, {" 0-1-5", 0},
-    {"0-1-5, 1-2-3", 0}, {"00-01-05", 0},     {"0-1-18446744073709551615", -1},
+    {"0-1-8", 0},
+    {"0-1-10", 0},
+    {"0-2-10", 0},
+    {"0-1-11", -1},
+    {"2-1-1", -1},
+    {"0-1-10,1-2-5", 0},
+    {"0-1-10,1-2-6", -1},
+    {"", 0},
+    {"0-1-5,0-1-6", 0},
+    {"0-1-5,0-1-11", -1},
+    {"0-1-11,0-1-5", -1},
+    {" 0-1-5", 0},
+    {"0-1-5, 1-2-3", 0},
+    {"00-01-05", 0},
+    {"0-1-18446744073709551615", -1},
 };
 
 static void test_master_gtid_wait_semantics(void **state)
@@ -231,7 +241,7 @@ static void test_captured_positions(void **state)
     free(row);
 
     /* the six MASTER_GTID_WAIT results, against slave_pos = v[0] */
-    static const char *const waits[6] = {"3-42-1,7-1-1,0-1-2", "3-1-1", "3-42-2",
+    static const char *const waits[6] = {"3-42-1,7-1-1,0-1-2", "3-1-1",  "3-42-2",
                                          "100-1-9,2-9-1",      "55-1-0", "0-1-5,0-1-21"};
     row = tu_fixture("gtid/mariadb_row_wait_results.hex", &len);
     struct proto_str res[6];
@@ -413,7 +423,7 @@ static void test_limits(void **state)
     assert_int_equal(gtid_mariadb_add(&s, GTID_MARIADB_MAX_DOMAINS, 1, 1), PROTO_ETOOBIG);
     parse_ok(&b, "0-1-7,99999-1-1");
     assert_int_equal(gtid_set_union(&s, &b), PROTO_ETOOBIG);
-    assert_true(gtid_set_equal(&s, &before)); /* atomic */
+    assert_true(gtid_set_equal(&s, &before));                  /* atomic */
     assert_int_equal(gtid_mariadb_add(&s, 0, 1, 7), PROTO_OK); /* existing domain: fine */
 
     char *huge = malloc(GTID_TEXT_MAX + 1);
@@ -491,8 +501,8 @@ static void model_canonical(const struct model *m, char *buf, size_t cap)
     buf[0] = '\0';
     for (int d = 0; d < NDOM; d++)
         if (m->has[d])
-            len = put(buf, cap, len, "%s%u-%u-%llu", len ? "," : "", model_domain[d],
-                      m->server[d], (unsigned long long)m->seq[d]);
+            len = put(buf, cap, len, "%s%u-%u-%llu", len ? "," : "", model_domain[d], m->server[d],
+                      (unsigned long long)m->seq[d]);
 }
 
 /* Shuffled, with dominated duplicates, leading zeros and whitespace. */
@@ -507,7 +517,8 @@ static void model_messy(const struct model *m, char *buf, size_t cap)
                  model_domain[d], m->server[d], (unsigned long long)m->seq[d]);
         if (rnd() % 2 && m->seq[d] > 0) /* an older GTID of the same domain */
             snprintf(items[n++], sizeof items[0], "%u-%u-%llu", model_domain[d],
-                     (uint32_t)(rnd() % 5), (unsigned long long)(m->seq[d] - 1 - rnd() % m->seq[d]));
+                     (uint32_t)(rnd() % 5),
+                     (unsigned long long)(m->seq[d] - 1 - rnd() % m->seq[d]));
         if (rnd() % 4 == 0 && m->server[d] > 0) /* same seq, lower server id */
             snprintf(items[n++], sizeof items[0], "%u-%u-%llu", model_domain[d], m->server[d] - 1,
                      (unsigned long long)m->seq[d]);
@@ -574,8 +585,8 @@ static void test_properties(void **state)
                 mb.seq[d] = ma.seq[d]; /* b below a in this domain */
             mc = mb;
             mu.has[d] = ma.has[d] || mb.has[d];
-            if (!mb.has[d] || (ma.has[d] && !model_beats(mb.seq[d], mb.server[d], ma.seq[d],
-                                                        ma.server[d]))) {
+            if (!mb.has[d] ||
+                (ma.has[d] && !model_beats(mb.seq[d], mb.server[d], ma.seq[d], ma.server[d]))) {
                 mu.server[d] = ma.server[d];
                 mu.seq[d] = ma.seq[d];
             } else {

@@ -13,11 +13,11 @@
 
 #include "gtidproxy/gtid_set.h"
 
-#define U1 "3e11fa47-71ca-11e1-9e33-c80aa9429562"
+#define U1   "3e11fa47-71ca-11e1-9e33-c80aa9429562"
 #define U1UP "3E11FA47-71CA-11E1-9E33-C80AA9429562"
-#define U2 "4d22ab33-0000-11e1-8000-00000000000a"
-#define U3 "ffffffff-ffff-ffff-ffff-ffffffffffff"
-#define T32 "abcdefghijklmnopqrstuvwxyz_01234"
+#define U2   "4d22ab33-0000-11e1-8000-00000000000a"
+#define U3   "ffffffff-ffff-ffff-ffff-ffffffffffff"
+#define T32  "abcdefghijklmnopqrstuvwxyz_01234"
 
 /* Parses text from an exactly sized heap copy, so ASan sees any overread. */
 static int parse_exact(struct gtid_set *s, const char *text, size_t len, size_t *off)
@@ -59,13 +59,13 @@ static const struct canon_vec canon_vecs[] = {
     {U1UP ":23", U1 ":23"},
     {"", ""},
     {" \t\n ", ""},
-    {U1 ":1-3:4-5", U1 ":1-5"},          /* adjacent intervals merge */
-    {U1 ":1-5:3-8", U1 ":1-8"},          /* overlapping */
-    {U1 ":7-9:1-5", U1 ":1-5:7-9"},      /* unsorted */
+    {U1 ":1-3:4-5", U1 ":1-5"},     /* adjacent intervals merge */
+    {U1 ":1-5:3-8", U1 ":1-8"},     /* overlapping */
+    {U1 ":7-9:1-5", U1 ":1-5:7-9"}, /* unsorted */
     {U1 ":5-5", U1 ":5"},
-    {U1 ":1-10:2-3:4", U1 ":1-10"},      /* contained */
+    {U1 ":1-10:2-3:4", U1 ":1-10"},             /* contained */
     {U2 ":1-3,\n" U1 ":5", U1 ":5," U2 ":1-3"}, /* server's ",\n", uuid order */
-    {U1 ":1-2," U1 ":3", U1 ":1-3"},     /* same uuid twice */
+    {U1 ":1-2," U1 ":3", U1 ":1-3"},            /* same uuid twice */
     {"  " U1 " : 1 - 3 : 5 ,\t" U2 ":1  ", U1 ":1-3:5," U2 ":1"},
     {U1 ":9223372036854775806", U1 ":9223372036854775806"},
     {U1 ":1-9223372036854775806", U1 ":1-9223372036854775806"},
@@ -106,13 +106,13 @@ struct bad_vec {
 };
 
 static const struct bad_vec bad_vecs[] = {
-    {U1, PROTO_EBAD, 36},                         /* missing colon: bare uuid */
-    {U1 "1-5", PROTO_EBAD, 36},                   /* missing colon */
+    {U1, PROTO_EBAD, 36},       /* missing colon: bare uuid */
+    {U1 "1-5", PROTO_EBAD, 36}, /* missing colon */
     {U1 ":", PROTO_EBAD, 37},
-    {U1 ":0", PROTO_EBAD, 37},                    /* gno 0 */
-    {U1 ":5-3", PROTO_EBAD, 39},                  /* reversed */
+    {U1 ":0", PROTO_EBAD, 37},   /* gno 0 */
+    {U1 ":5-3", PROTO_EBAD, 39}, /* reversed */
     {U1 ":5-0", PROTO_EBAD, 39},
-    {U1 ":010", PROTO_EBAD, 37},                  /* octal to the server */
+    {U1 ":010", PROTO_EBAD, 37}, /* octal to the server */
     {U1 ":0x10", PROTO_EBAD, 37},
     {U1 ":+5", PROTO_EBAD, 37},
     {U1 ":-5", PROTO_EBAD, 37},
@@ -120,7 +120,7 @@ static const struct bad_vec bad_vecs[] = {
     {U1 ":1-2-3", PROTO_EBAD, 40},
     {U1 "::1", PROTO_EBAD, 37},
     {U1 ":1:", PROTO_EBAD, 39},
-    {U1 ":9223372036854775807", PROTO_EBAD, 55},  /* 2^63-1 = GNO_END */
+    {U1 ":9223372036854775807", PROTO_EBAD, 55}, /* 2^63-1 = GNO_END */
     {U1 ":9223372036854775808", PROTO_EBAD, 55},
     {U1 ":1-99999999999999999999", PROTO_EBAD, 57},
     {"3e11fa47-71ca-11e1-9e33-c80aa942956g:1", PROTO_EBAD, 0}, /* bad uuid */
@@ -128,22 +128,22 @@ static const struct bad_vec bad_vecs[] = {
     {"3e11fa47-71ca-11e1-9e33-c80aa942956:1", PROTO_EBAD, 0},  /* short */
     {"3e11fa47_71ca-11e1-9e33-c80aa9429562:1", PROTO_EBAD, 0},
     {"{3e11fa47-71ca-11e1-9e33-c80aa9429562}:1", PROTO_EBAD, 0},
-    {U1 ":t", PROTO_EBAD, 38},                    /* tag without interval */
+    {U1 ":t", PROTO_EBAD, 38}, /* tag without interval */
     {U1 ":t,", PROTO_EBAD, 38},
     {U1 ":t1:t2:1", PROTO_EBAD, 40},
-    {U1 ":1tag:1", PROTO_EBAD, 38},               /* tag cannot start with digit */
+    {U1 ":1tag:1", PROTO_EBAD, 38}, /* tag cannot start with digit */
     {U1 ":ta-g:1", PROTO_EBAD, 39},
-    {U1 ":t\xc3\xa9:1", PROTO_EBAD, 38},          /* non-ASCII tag */
-    {U1 ":" T32 "x:1", PROTO_EBAD, 37},           /* 33 chars */
-    {U1 ":1,", PROTO_EBAD, 39},                   /* trailing comma */
+    {U1 ":t\xc3\xa9:1", PROTO_EBAD, 38}, /* non-ASCII tag */
+    {U1 ":" T32 "x:1", PROTO_EBAD, 37},  /* 33 chars */
+    {U1 ":1,", PROTO_EBAD, 39},          /* trailing comma */
     {U1 ":1, ", PROTO_EBAD, 40},
-    {"," U1 ":1", PROTO_EBAD, 0},                 /* leading comma */
+    {"," U1 ":1", PROTO_EBAD, 0}, /* leading comma */
     {U1 ":1,," U2 ":1", PROTO_EBAD, 39},
     {",", PROTO_EBAD, 0},
     {U1 ":1 " U2 ":1", PROTO_EBAD, 39},
     {"ANONYMOUS", PROTO_EBAD, 0},
     {"+" U1 ":1", PROTO_EBAD, 0},
-    {U1 ":1\0", PROTO_EBAD, 38},                  /* NUL inside the length */
+    {U1 ":1\0", PROTO_EBAD, 38}, /* NUL inside the length */
 };
 
 static void test_malformed(void **state)
@@ -211,7 +211,7 @@ static const struct rel_vec rel_vecs[] = {
     {U1 ":1-10", "", true, 0, U1 ":1-10"},
     {"", U1 ":1-10", false, 10, U1 ":1-10"},
     {"", "", true, 0, ""},
-    {U1 ":1-10", U1 ":t:1", false, 1, U1 ":1-10:t:1"},       /* tag is its own source */
+    {U1 ":1-10", U1 ":t:1", false, 1, U1 ":1-10:t:1"}, /* tag is its own source */
     {U1 ":1-10", U2 ":1", false, 1, U1 ":1-10," U2 ":1"},
     {U1 ":1-10," U2 ":1-5", U1 ":5-15:20," U2 ":3", false, 6, U1 ":1-15:20," U2 ":1-5"},
     {U1 ":1-3:7-9", U1 ":4-6", false, 3, U1 ":1-9"},
@@ -223,8 +223,8 @@ static const struct rel_vec rel_vecs[] = {
     {"", U1 ":1-9223372036854775806," U2 ":1-9223372036854775806," U3 ":1-9223372036854775806",
      false, UINT64_MAX,
      U1 ":1-9223372036854775806," U2 ":1-9223372036854775806," U3 ":1-9223372036854775806"},
-    {"", U1 ":1-9223372036854775806," U2 ":1-9223372036854775806", false,
-     UINT64_MAX - 3, U1 ":1-9223372036854775806," U2 ":1-9223372036854775806"},
+    {"", U1 ":1-9223372036854775806," U2 ":1-9223372036854775806", false, UINT64_MAX - 3,
+     U1 ":1-9223372036854775806," U2 ":1-9223372036854775806"},
 };
 
 static void test_relations(void **state)
@@ -303,8 +303,7 @@ static void test_add(void **state)
     gtid_set_init(&own, GTID_FLAVOR_MYSQL);
     parse_ok(&own, U2 ":8-9,\n" U1 ":6");
     assert_int_equal(gtid_set_union(&s, &own), PROTO_OK);
-    assert_string_equal(fmt(&s, buf, sizeof buf),
-                        U1 ":1-6:9223372036854775806:a:1," U2 ":7-9");
+    assert_string_equal(fmt(&s, buf, sizeof buf), U1 ":1-6:9223372036854775806:a:1," U2 ":7-9");
     gtid_set_free(&own);
     gtid_set_free(&s);
 }
