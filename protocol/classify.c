@@ -28,14 +28,14 @@
 
 /* Word attributes, besides the CLASSIFY_F_* bits a call of the word adds.
  * They live in bits the flag list does not use (checked below). */
-#define FC (1u << 28) /* may be followed by '(' without being a stored
-                         function: built-in or keyword */
-#define FB (1u << 29) /* the flags apply without parentheses too */
-#define FW (1u << 30) /* a write statement keyword (not followed by '(') */
+#define FC                                                                                         \
+    (1u << 28)           /* may be followed by '(' without being a stored                          \
+                            function: built-in or keyword */
+#define FB    (1u << 29) /* the flags apply without parentheses too */
+#define FW    (1u << 30) /* a write statement keyword (not followed by '(') */
 #define FATTR (FC | FB | FW)
 
-_Static_assert((CLASSIFY_F_EXPLAIN << 1) <= FC,
-               "word attribute bits overlap the classify flags");
+_Static_assert((CLASSIFY_F_EXPLAIN << 1) <= FC, "word attribute bits overlap the classify flags");
 
 /*
  * Every word the classifier looks at, sorted by byte value (ASCII, '_'
@@ -45,556 +45,555 @@ _Static_assert((CLASSIFY_F_EXPLAIN << 1) <= FC,
  * function indexes, and the side-effect / nondeterministic ones); a
  * built-in missing here is treated as a stored function (safe side).
  */
-#define WORD_LIST(X) \
-    X(ABS, FC) \
-    X(ACOS, FC) \
-    X(ADDDATE, FC) \
-    X(ADDTIME, FC) \
-    X(ADD_MONTHS, FC) \
-    X(AES_DECRYPT, FC) \
-    X(AES_ENCRYPT, FC) \
-    X(AGAINST, FC) \
-    X(ALL, FC) \
-    X(ALTER, 0) \
-    X(ANALYZE, 0) \
-    X(AND, FC) \
-    X(ANY, FC) \
-    X(ANY_VALUE, FC) \
-    X(AS, FC) \
-    X(ASCII, FC) \
-    X(ASIN, FC) \
-    X(ATAN, FC) \
-    X(ATAN2, FC) \
-    X(AUTOCOMMIT, 0) \
-    X(AVG, FC) \
-    X(BEGIN, 0) \
-    X(BENCHMARK, FC) \
-    X(BETWEEN, FC) \
-    X(BIGINT, FC) \
-    X(BIN, FC) \
-    X(BINARY, FC) \
-    X(BINLOG, 0) \
-    X(BINLOG_GTID_POS, FC|CLASSIFY_F_SERVER_STATE) \
-    X(BIN_TO_UUID, FC) \
-    X(BIT, FC) \
-    X(BIT_AND, FC) \
-    X(BIT_COUNT, FC) \
-    X(BIT_LENGTH, FC) \
-    X(BIT_OR, FC) \
-    X(BIT_XOR, FC) \
-    X(BY, FC) \
-    X(CALL, 0) \
-    X(CASE, FC) \
-    X(CAST, FC) \
-    X(CEIL, FC) \
-    X(CEILING, FC) \
-    X(CHAIN, 0) \
-    X(CHANGE, 0) \
-    X(CHAR, FC) \
-    X(CHARACTER, FC) \
-    X(CHARACTER_LENGTH, FC) \
-    X(CHARSET, FC) \
-    X(CHAR_LENGTH, FC) \
-    X(CHECK, 0) \
-    X(CHECKSUM, 0) \
-    X(CHR, FC) \
-    X(COALESCE, FC) \
-    X(COERCIBILITY, FC) \
-    X(COLLATION, FC) \
-    X(COLUMNS, FC) \
-    X(COLUMN_ADD, FC) \
-    X(COLUMN_CHECK, FC) \
-    X(COLUMN_CREATE, FC) \
-    X(COLUMN_DELETE, FC) \
-    X(COLUMN_EXISTS, FC) \
-    X(COLUMN_GET, FC) \
-    X(COLUMN_JSON, FC) \
-    X(COLUMN_LIST, FC) \
-    X(COMMIT, 0) \
-    X(COMPRESS, FC) \
-    X(CONCAT, FC) \
-    X(CONCAT_WS, FC) \
-    X(CONNECTION, 0) \
-    X(CONNECTION_ID, FC|CLASSIFY_F_NONDETERMINISTIC|CLASSIFY_F_SERVER_STATE) \
-    X(CONSISTENT, 0) \
-    X(CONV, FC) \
-    X(CONVERT, FC) \
-    X(CONVERT_TZ, FC) \
-    X(COS, FC) \
-    X(COT, FC) \
-    X(COUNT, FC) \
-    X(CRC32, FC) \
-    X(CREATE, 0) \
-    X(CUME_DIST, FC) \
-    X(CURDATE, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(CURRENT, 0) \
-    X(CURRENT_DATE, FC|FB|CLASSIFY_F_NONDETERMINISTIC) \
-    X(CURRENT_ROLE, FC|FB|CLASSIFY_F_NONDETERMINISTIC) \
-    X(CURRENT_TIME, FC|FB|CLASSIFY_F_NONDETERMINISTIC) \
-    X(CURRENT_TIMESTAMP, FC|FB|CLASSIFY_F_NONDETERMINISTIC) \
-    X(CURRENT_USER, FC|FB|CLASSIFY_F_NONDETERMINISTIC) \
-    X(CURTIME, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(DATABASE, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(DATE, FC) \
-    X(DATEDIFF, FC) \
-    X(DATETIME, FC) \
-    X(DATE_ADD, FC) \
-    X(DATE_FORMAT, FC) \
-    X(DATE_SUB, FC) \
-    X(DAY, FC) \
-    X(DAYNAME, FC) \
-    X(DAYOFMONTH, FC) \
-    X(DAYOFWEEK, FC) \
-    X(DAYOFYEAR, FC) \
-    X(DEALLOCATE, 0) \
-    X(DEC, FC) \
-    X(DECIMAL, FC) \
-    X(DECODE, FC) \
-    X(DEFAULT, FC) \
-    X(DEGREES, FC) \
-    X(DELETE, FW) \
-    X(DENSE_RANK, FC) \
-    X(DESC, 0) \
-    X(DESCRIBE, 0) \
-    X(DES_DECRYPT, FC) \
-    X(DES_ENCRYPT, FC) \
-    X(DIAGNOSTICS, 0) \
-    X(DISTINCT, FC) \
-    X(DIV, FC) \
-    X(DO, 0) \
-    X(DOUBLE, FC) \
-    X(DROP, 0) \
-    X(ELSE, FC) \
-    X(ELSEIF, 0) \
-    X(ELT, FC) \
-    X(ENCODE, FC) \
-    X(ENCRYPT, FC) \
-    X(ENGINE, 0) \
-    X(ENUM, FC) \
-    X(ERRORS, 0) \
-    X(ESCAPE, FC) \
-    X(EXCEPT, FC) \
-    X(EXECUTE, 0) \
-    X(EXISTS, FC) \
-    X(EXP, FC) \
-    X(EXPLAIN, 0) \
-    X(EXPORT_SET, FC) \
-    X(EXTENDED, 0) \
-    X(EXTRACT, FC) \
-    X(EXTRACTVALUE, FC) \
-    X(FALSE, 0) \
-    X(FIELD, FC) \
-    X(FIND_IN_SET, FC) \
-    X(FIRST_VALUE, FC) \
-    X(FLOAT, FC) \
-    X(FLOOR, FC) \
-    X(FLUSH, 0) \
-    X(FOR, FC) \
-    X(FORMAT, FC) \
-    X(FORMAT_BYTES, FC) \
-    X(FORMAT_PICO_TIME, FC) \
-    X(FOUND_ROWS, FC|CLASSIFY_F_FOUND_ROWS) \
-    X(FROM, FC) \
-    X(FROM_BASE64, FC) \
-    X(FROM_DAYS, FC) \
-    X(FROM_UNIXTIME, FC) \
-    X(FULL, 0) \
-    X(GEOMETRYCOLLECTION, FC) \
-    X(GET, 0) \
-    X(GET_LOCK, FC|CLASSIFY_F_LOCK_FUNC) \
-    X(GLOBAL, 0) \
-    X(GRANT, 0) \
-    X(GREATEST, FC) \
-    X(GROUP, FC) \
-    X(GROUPING, FC) \
-    X(GROUP_CONCAT, FC) \
-    X(GTID_SUBSET, FC) \
-    X(GTID_SUBTRACT, FC) \
-    X(HANDLER, 0) \
-    X(HAVING, FC) \
-    X(HELP, 0) \
-    X(HEX, FC) \
-    X(HOUR, FC) \
-    X(IF, FC) \
-    X(IFNULL, FC) \
-    X(IMMEDIATE, 0) \
-    X(IN, FC) \
-    X(INDEX, FC) \
-    X(INET6_ATON, FC) \
-    X(INET6_NTOA, FC) \
-    X(INET_ATON, FC) \
-    X(INET_NTOA, FC) \
-    X(INSERT, FW|FC) \
-    X(INSTALL, 0) \
-    X(INSTR, FC) \
-    X(INT, FC) \
-    X(INTEGER, FC) \
-    X(INTERSECT, FC) \
-    X(INTERVAL, FC) \
-    X(INTO, 0) \
-    X(IS, FC) \
-    X(ISNULL, FC) \
-    X(IS_FREE_LOCK, FC|CLASSIFY_F_LOCK_FUNC) \
-    X(IS_IPV4, FC) \
-    X(IS_IPV4_COMPAT, FC) \
-    X(IS_IPV4_MAPPED, FC) \
-    X(IS_IPV6, FC) \
-    X(IS_USED_LOCK, FC|CLASSIFY_F_LOCK_FUNC) \
-    X(IS_UUID, FC) \
-    X(JOIN, FC) \
-    X(JSON_ARRAY, FC) \
-    X(JSON_ARRAYAGG, FC) \
-    X(JSON_ARRAY_APPEND, FC) \
-    X(JSON_ARRAY_INSERT, FC) \
-    X(JSON_COMPACT, FC) \
-    X(JSON_CONTAINS, FC) \
-    X(JSON_CONTAINS_PATH, FC) \
-    X(JSON_DEPTH, FC) \
-    X(JSON_DETAILED, FC) \
-    X(JSON_EQUALS, FC) \
-    X(JSON_EXISTS, FC) \
-    X(JSON_EXTRACT, FC) \
-    X(JSON_INSERT, FC) \
-    X(JSON_KEYS, FC) \
-    X(JSON_LENGTH, FC) \
-    X(JSON_LOOSE, FC) \
-    X(JSON_MERGE, FC) \
-    X(JSON_MERGE_PATCH, FC) \
-    X(JSON_MERGE_PRESERVE, FC) \
-    X(JSON_NORMALIZE, FC) \
-    X(JSON_OBJECT, FC) \
-    X(JSON_OBJECTAGG, FC) \
-    X(JSON_OVERLAPS, FC) \
-    X(JSON_PRETTY, FC) \
-    X(JSON_QUERY, FC) \
-    X(JSON_QUOTE, FC) \
-    X(JSON_REMOVE, FC) \
-    X(JSON_REPLACE, FC) \
-    X(JSON_SCHEMA_VALID, FC) \
-    X(JSON_SEARCH, FC) \
-    X(JSON_SET, FC) \
-    X(JSON_STORAGE_FREE, FC) \
-    X(JSON_STORAGE_SIZE, FC) \
-    X(JSON_TABLE, FC) \
-    X(JSON_TYPE, FC) \
-    X(JSON_UNQUOTE, FC) \
-    X(JSON_VALID, FC) \
-    X(JSON_VALUE, FC) \
-    X(KEY, FC) \
-    X(KILL, 0) \
-    X(LAG, FC) \
-    X(LASTVAL, FC|CLASSIFY_F_SEQUENCE) \
-    X(LAST_DAY, FC) \
-    X(LAST_INSERT_ID, FC|CLASSIFY_F_LAST_INSERT_ID) \
-    X(LAST_VALUE, FC) \
-    X(LATERAL, FC) \
-    X(LCASE, FC) \
-    X(LEAD, FC) \
-    X(LEAST, FC) \
-    X(LEFT, FC) \
-    X(LENGTH, FC) \
-    X(LENGTHB, FC) \
-    X(LIKE, FC) \
-    X(LIMIT, FC) \
-    X(LINESTRING, FC) \
-    X(LN, FC) \
-    X(LOAD, 0) \
-    X(LOAD_FILE, FC|CLASSIFY_F_SERVER_STATE) \
-    X(LOCAL, 0) \
-    X(LOCALTIME, FC|FB|CLASSIFY_F_NONDETERMINISTIC) \
-    X(LOCALTIMESTAMP, FC|FB|CLASSIFY_F_NONDETERMINISTIC) \
-    X(LOCATE, FC) \
-    X(LOCK, 0) \
-    X(LOG, FC) \
-    X(LOG10, FC) \
-    X(LOG2, FC) \
-    X(LOWER, FC) \
-    X(LPAD, FC) \
-    X(LTRIM, FC) \
-    X(MAKEDATE, FC) \
-    X(MAKETIME, FC) \
-    X(MAKE_SET, FC) \
-    X(MASTER, 0) \
-    X(MASTER_GTID_WAIT, FC|CLASSIFY_F_SERVER_STATE) \
-    X(MASTER_POS_WAIT, FC|CLASSIFY_F_SERVER_STATE) \
-    X(MATCH, FC) \
-    X(MAX, FC) \
-    X(MBRCONTAINS, FC) \
-    X(MBRDISJOINT, FC) \
-    X(MBREQUALS, FC) \
-    X(MBRINTERSECTS, FC) \
-    X(MBROVERLAPS, FC) \
-    X(MBRTOUCHES, FC) \
-    X(MBRWITHIN, FC) \
-    X(MD5, FC) \
-    X(MEDIAN, FC) \
-    X(MEDIUMINT, FC) \
-    X(MEMBER, FC) \
-    X(MICROSECOND, FC) \
-    X(MID, FC) \
-    X(MIN, FC) \
-    X(MINUTE, FC) \
-    X(MOD, FC) \
-    X(MODE, 0) \
-    X(MONTH, FC) \
-    X(MONTHNAME, FC) \
-    X(MULTILINESTRING, FC) \
-    X(MULTIPOINT, FC) \
-    X(MULTIPOLYGON, FC) \
-    X(NAMES, 0) \
-    X(NAME_CONST, FC) \
-    X(NATURAL_SORT_KEY, FC) \
-    X(NCHAR, FC) \
-    X(NEXT, 0) \
-    X(NEXTVAL, FC|CLASSIFY_F_SEQUENCE) \
-    X(NO, 0) \
-    X(NOT, FC) \
-    X(NOW, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(NTH_VALUE, FC) \
-    X(NTILE, FC) \
-    X(NULLIF, FC) \
-    X(NUMERIC, FC) \
-    X(NVARCHAR, FC) \
-    X(NVL, FC) \
-    X(NVL2, FC) \
-    X(OCT, FC) \
-    X(OCTET_LENGTH, FC) \
-    X(OF, FC) \
-    X(OFF, 0) \
-    X(OFFSET, FC) \
-    X(ON, FC) \
-    X(ONLY, 0) \
-    X(OPTIMIZE, 0) \
-    X(OR, FC) \
-    X(ORD, FC) \
-    X(ORDER, FC) \
-    X(OVER, FC) \
-    X(PARTITION, FC) \
-    X(PARTITIONS, 0) \
-    X(PASSWORD, FC) \
-    X(PERCENTILE_CONT, FC) \
-    X(PERCENTILE_DISC, FC) \
-    X(PERCENT_RANK, FC) \
-    X(PERIOD_ADD, FC) \
-    X(PERIOD_DIFF, FC) \
-    X(PERSIST, 0) \
-    X(PERSIST_ONLY, 0) \
-    X(PI, FC) \
-    X(POINT, FC) \
-    X(POLYGON, FC) \
-    X(POSITION, FC) \
-    X(POW, FC) \
-    X(POWER, FC) \
-    X(PREPARE, 0) \
-    X(PREVIOUS, 0) \
-    X(PROCEDURE, 0) \
-    X(PROCESSLIST, 0) \
-    X(PROFILE, 0) \
-    X(PROFILES, 0) \
-    X(PURGE, 0) \
-    X(QUARTER, FC) \
-    X(QUOTE, FC) \
-    X(RADIANS, FC) \
-    X(RAND, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(RANDOM_BYTES, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(RANK, FC) \
-    X(READ, 0) \
-    X(REAL, FC) \
-    X(RECURSIVE, 0) \
-    X(REGEXP, FC) \
-    X(REGEXP_INSTR, FC) \
-    X(REGEXP_LIKE, FC) \
-    X(REGEXP_REPLACE, FC) \
-    X(REGEXP_SUBSTR, FC) \
-    X(RELAYLOG, 0) \
-    X(RELEASE, 0) \
-    X(RELEASE_ALL_LOCKS, FC|CLASSIFY_F_LOCK_FUNC) \
-    X(RELEASE_LOCK, FC|CLASSIFY_F_LOCK_FUNC) \
-    X(RENAME, 0) \
-    X(REPAIR, 0) \
-    X(REPEAT, FC) \
-    X(REPLACE, FW|FC) \
-    X(REPLICA, 0) \
-    X(REPLICAS, 0) \
-    X(RESET, 0) \
-    X(RETURNING, FC) \
-    X(REVERSE, FC) \
-    X(REVOKE, 0) \
-    X(RIGHT, FC) \
-    X(RLIKE, FC) \
-    X(ROLE, 0) \
-    X(ROLES_GRAPHML, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(ROLLBACK, 0) \
-    X(ROUND, FC) \
-    X(ROW, FC) \
-    X(ROW_COUNT, FC|CLASSIFY_F_ROW_COUNT) \
-    X(ROW_NUMBER, FC) \
-    X(RPAD, FC) \
-    X(RTRIM, FC) \
-    X(SAVEPOINT, 0) \
-    X(SCHEMA, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(SECOND, FC) \
-    X(SEC_TO_TIME, FC) \
-    X(SELECT, FC) \
-    X(SESSION, 0) \
-    X(SESSION_USER, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(SET, 0) \
-    X(SETVAL, FC|CLASSIFY_F_SEQUENCE) \
-    X(SFORMAT, FC) \
-    X(SHA, FC) \
-    X(SHA1, FC) \
-    X(SHA2, FC) \
-    X(SHARE, 0) \
-    X(SHOW, 0) \
-    X(SHUTDOWN, 0) \
-    X(SIGN, FC) \
-    X(SIGNED, FC) \
-    X(SIN, FC) \
-    X(SLAVE, 0) \
-    X(SLAVES, 0) \
-    X(SLEEP, FC) \
-    X(SMALLINT, FC) \
-    X(SNAPSHOT, 0) \
-    X(SOME, FC) \
-    X(SOUNDEX, FC) \
-    X(SOURCE_POS_WAIT, FC|CLASSIFY_F_SERVER_STATE) \
-    X(SPACE, FC) \
-    X(SQL_CALC_FOUND_ROWS, 0) \
-    X(SQRT, FC) \
-    X(STACKED, 0) \
-    X(START, 0) \
-    X(STATEMENT, 0) \
-    X(STATEMENT_DIGEST, FC) \
-    X(STATEMENT_DIGEST_TEXT, FC) \
-    X(STATUS, 0) \
-    X(STD, FC) \
-    X(STDDEV, FC) \
-    X(STDDEV_POP, FC) \
-    X(STDDEV_SAMP, FC) \
-    X(STOP, 0) \
-    X(STRAIGHT_JOIN, FC) \
-    X(STRCMP, FC) \
-    X(STR_TO_DATE, FC) \
-    X(ST_AREA, FC) \
-    X(ST_ASBINARY, FC) \
-    X(ST_ASGEOJSON, FC) \
-    X(ST_ASTEXT, FC) \
-    X(ST_ASWKB, FC) \
-    X(ST_ASWKT, FC) \
-    X(ST_BUFFER, FC) \
-    X(ST_CENTROID, FC) \
-    X(ST_CONTAINS, FC) \
-    X(ST_CROSSES, FC) \
-    X(ST_DIFFERENCE, FC) \
-    X(ST_DISJOINT, FC) \
-    X(ST_DISTANCE, FC) \
-    X(ST_DISTANCE_SPHERE, FC) \
-    X(ST_ENVELOPE, FC) \
-    X(ST_EQUALS, FC) \
-    X(ST_GEOMFROMGEOJSON, FC) \
-    X(ST_GEOMFROMTEXT, FC) \
-    X(ST_GEOMFROMWKB, FC) \
-    X(ST_INTERSECTION, FC) \
-    X(ST_INTERSECTS, FC) \
-    X(ST_ISEMPTY, FC) \
-    X(ST_ISVALID, FC) \
-    X(ST_LATITUDE, FC) \
-    X(ST_LENGTH, FC) \
-    X(ST_LONGITUDE, FC) \
-    X(ST_MAKEENVELOPE, FC) \
-    X(ST_NUMPOINTS, FC) \
-    X(ST_OVERLAPS, FC) \
-    X(ST_POINTFROMTEXT, FC) \
-    X(ST_POLYFROMTEXT, FC) \
-    X(ST_SRID, FC) \
-    X(ST_TOUCHES, FC) \
-    X(ST_UNION, FC) \
-    X(ST_WITHIN, FC) \
-    X(ST_X, FC) \
-    X(ST_Y, FC) \
-    X(SUBDATE, FC) \
-    X(SUBSTR, FC) \
-    X(SUBSTRING, FC) \
-    X(SUBSTRING_INDEX, FC) \
-    X(SUBTIME, FC) \
-    X(SUM, FC) \
-    X(SYSDATE, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(SYSTEM_USER, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(SYS_GUID, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(TABLE, 0) \
-    X(TAN, FC) \
-    X(TEMPORARY, 0) \
-    X(THEN, FC) \
-    X(TIME, FC) \
-    X(TIMEDIFF, FC) \
-    X(TIMESTAMP, FC) \
-    X(TIMESTAMPADD, FC) \
-    X(TIMESTAMPDIFF, FC) \
-    X(TIME_FORMAT, FC) \
-    X(TIME_TO_SEC, FC) \
-    X(TINYINT, FC) \
-    X(TO, 0) \
-    X(TO_BASE64, FC) \
-    X(TO_CHAR, FC) \
-    X(TO_DAYS, FC) \
-    X(TO_SECONDS, FC) \
-    X(TRANSACTION, 0) \
-    X(TRIM, FC) \
-    X(TRUE, 0) \
-    X(TRUNCATE, FC) \
-    X(UCASE, FC) \
-    X(UNCOMPRESS, FC) \
-    X(UNCOMPRESSED_LENGTH, FC) \
-    X(UNHEX, FC) \
-    X(UNINSTALL, 0) \
-    X(UNION, FC) \
-    X(UNIX_TIMESTAMP, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(UNLOCK, 0) \
-    X(UNSIGNED, FC) \
-    X(UPDATE, FW) \
-    X(UPPER, FC) \
-    X(USE, 0) \
-    X(USER, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(USING, FC) \
-    X(UTC_DATE, FC|FB|CLASSIFY_F_NONDETERMINISTIC) \
-    X(UTC_TIME, FC|FB|CLASSIFY_F_NONDETERMINISTIC) \
-    X(UTC_TIMESTAMP, FC|FB|CLASSIFY_F_NONDETERMINISTIC) \
-    X(UUID, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(UUID_SHORT, FC|CLASSIFY_F_NONDETERMINISTIC) \
-    X(UUID_TO_BIN, FC) \
-    X(VALUE, 0) \
-    X(VALUES, FC) \
-    X(VARBINARY, FC) \
-    X(VARCHAR, FC) \
-    X(VARIABLES, 0) \
-    X(VARIANCE, FC) \
-    X(VAR_POP, FC) \
-    X(VAR_SAMP, FC) \
-    X(VERSION, FC|CLASSIFY_F_SERVER_STATE) \
-    X(WAIT_FOR_EXECUTED_GTID_SET, FC|CLASSIFY_F_SERVER_STATE) \
-    X(WAIT_UNTIL_SQL_THREAD_AFTER_GTIDS, FC|CLASSIFY_F_SERVER_STATE) \
-    X(WARNINGS, 0) \
-    X(WEEK, FC) \
-    X(WEEKDAY, FC) \
-    X(WEEKOFYEAR, FC) \
-    X(WEIGHT_STRING, FC) \
-    X(WHEN, FC) \
-    X(WHERE, FC) \
-    X(WINDOW, FC) \
-    X(WITH, FC) \
-    X(WORK, 0) \
-    X(WRITE, 0) \
-    X(XA, 0) \
-    X(XOR, FC) \
-    X(YEAR, FC) \
+#define WORD_LIST(X)                                                                               \
+    X(ABS, FC)                                                                                     \
+    X(ACOS, FC)                                                                                    \
+    X(ADDDATE, FC)                                                                                 \
+    X(ADDTIME, FC)                                                                                 \
+    X(ADD_MONTHS, FC)                                                                              \
+    X(AES_DECRYPT, FC)                                                                             \
+    X(AES_ENCRYPT, FC)                                                                             \
+    X(AGAINST, FC)                                                                                 \
+    X(ALL, FC)                                                                                     \
+    X(ALTER, 0)                                                                                    \
+    X(ANALYZE, 0)                                                                                  \
+    X(AND, FC)                                                                                     \
+    X(ANY, FC)                                                                                     \
+    X(ANY_VALUE, FC)                                                                               \
+    X(AS, FC)                                                                                      \
+    X(ASCII, FC)                                                                                   \
+    X(ASIN, FC)                                                                                    \
+    X(ATAN, FC)                                                                                    \
+    X(ATAN2, FC)                                                                                   \
+    X(AUTOCOMMIT, 0)                                                                               \
+    X(AVG, FC)                                                                                     \
+    X(BEGIN, 0)                                                                                    \
+    X(BENCHMARK, FC)                                                                               \
+    X(BETWEEN, FC)                                                                                 \
+    X(BIGINT, FC)                                                                                  \
+    X(BIN, FC)                                                                                     \
+    X(BINARY, FC)                                                                                  \
+    X(BINLOG, 0)                                                                                   \
+    X(BINLOG_GTID_POS, FC | CLASSIFY_F_SERVER_STATE)                                               \
+    X(BIN_TO_UUID, FC)                                                                             \
+    X(BIT, FC)                                                                                     \
+    X(BIT_AND, FC)                                                                                 \
+    X(BIT_COUNT, FC)                                                                               \
+    X(BIT_LENGTH, FC)                                                                              \
+    X(BIT_OR, FC)                                                                                  \
+    X(BIT_XOR, FC)                                                                                 \
+    X(BY, FC)                                                                                      \
+    X(CALL, 0)                                                                                     \
+    X(CASE, FC)                                                                                    \
+    X(CAST, FC)                                                                                    \
+    X(CEIL, FC)                                                                                    \
+    X(CEILING, FC)                                                                                 \
+    X(CHAIN, 0)                                                                                    \
+    X(CHANGE, 0)                                                                                   \
+    X(CHAR, FC)                                                                                    \
+    X(CHARACTER, FC)                                                                               \
+    X(CHARACTER_LENGTH, FC)                                                                        \
+    X(CHARSET, FC)                                                                                 \
+    X(CHAR_LENGTH, FC)                                                                             \
+    X(CHECK, 0)                                                                                    \
+    X(CHECKSUM, 0)                                                                                 \
+    X(CHR, FC)                                                                                     \
+    X(COALESCE, FC)                                                                                \
+    X(COERCIBILITY, FC)                                                                            \
+    X(COLLATION, FC)                                                                               \
+    X(COLUMNS, FC)                                                                                 \
+    X(COLUMN_ADD, FC)                                                                              \
+    X(COLUMN_CHECK, FC)                                                                            \
+    X(COLUMN_CREATE, FC)                                                                           \
+    X(COLUMN_DELETE, FC)                                                                           \
+    X(COLUMN_EXISTS, FC)                                                                           \
+    X(COLUMN_GET, FC)                                                                              \
+    X(COLUMN_JSON, FC)                                                                             \
+    X(COLUMN_LIST, FC)                                                                             \
+    X(COMMIT, 0)                                                                                   \
+    X(COMPRESS, FC)                                                                                \
+    X(CONCAT, FC)                                                                                  \
+    X(CONCAT_WS, FC)                                                                               \
+    X(CONNECTION, 0)                                                                               \
+    X(CONNECTION_ID, FC | CLASSIFY_F_NONDETERMINISTIC | CLASSIFY_F_SERVER_STATE)                   \
+    X(CONSISTENT, 0)                                                                               \
+    X(CONV, FC)                                                                                    \
+    X(CONVERT, FC)                                                                                 \
+    X(CONVERT_TZ, FC)                                                                              \
+    X(COS, FC)                                                                                     \
+    X(COT, FC)                                                                                     \
+    X(COUNT, FC)                                                                                   \
+    X(CRC32, FC)                                                                                   \
+    X(CREATE, 0)                                                                                   \
+    X(CUME_DIST, FC)                                                                               \
+    X(CURDATE, FC | CLASSIFY_F_NONDETERMINISTIC)                                                   \
+    X(CURRENT, 0)                                                                                  \
+    X(CURRENT_DATE, FC | FB | CLASSIFY_F_NONDETERMINISTIC)                                         \
+    X(CURRENT_ROLE, FC | FB | CLASSIFY_F_NONDETERMINISTIC)                                         \
+    X(CURRENT_TIME, FC | FB | CLASSIFY_F_NONDETERMINISTIC)                                         \
+    X(CURRENT_TIMESTAMP, FC | FB | CLASSIFY_F_NONDETERMINISTIC)                                    \
+    X(CURRENT_USER, FC | FB | CLASSIFY_F_NONDETERMINISTIC)                                         \
+    X(CURTIME, FC | CLASSIFY_F_NONDETERMINISTIC)                                                   \
+    X(DATABASE, FC | CLASSIFY_F_NONDETERMINISTIC)                                                  \
+    X(DATE, FC)                                                                                    \
+    X(DATEDIFF, FC)                                                                                \
+    X(DATETIME, FC)                                                                                \
+    X(DATE_ADD, FC)                                                                                \
+    X(DATE_FORMAT, FC)                                                                             \
+    X(DATE_SUB, FC)                                                                                \
+    X(DAY, FC)                                                                                     \
+    X(DAYNAME, FC)                                                                                 \
+    X(DAYOFMONTH, FC)                                                                              \
+    X(DAYOFWEEK, FC)                                                                               \
+    X(DAYOFYEAR, FC)                                                                               \
+    X(DEALLOCATE, 0)                                                                               \
+    X(DEC, FC)                                                                                     \
+    X(DECIMAL, FC)                                                                                 \
+    X(DECODE, FC)                                                                                  \
+    X(DEFAULT, FC)                                                                                 \
+    X(DEGREES, FC)                                                                                 \
+    X(DELETE, FW)                                                                                  \
+    X(DENSE_RANK, FC)                                                                              \
+    X(DESC, 0)                                                                                     \
+    X(DESCRIBE, 0)                                                                                 \
+    X(DES_DECRYPT, FC)                                                                             \
+    X(DES_ENCRYPT, FC)                                                                             \
+    X(DIAGNOSTICS, 0)                                                                              \
+    X(DISTINCT, FC)                                                                                \
+    X(DIV, FC)                                                                                     \
+    X(DO, 0)                                                                                       \
+    X(DOUBLE, FC)                                                                                  \
+    X(DROP, 0)                                                                                     \
+    X(ELSE, FC)                                                                                    \
+    X(ELSEIF, 0)                                                                                   \
+    X(ELT, FC)                                                                                     \
+    X(ENCODE, FC)                                                                                  \
+    X(ENCRYPT, FC)                                                                                 \
+    X(ENGINE, 0)                                                                                   \
+    X(ENUM, FC)                                                                                    \
+    X(ERRORS, 0)                                                                                   \
+    X(ESCAPE, FC)                                                                                  \
+    X(EXCEPT, FC)                                                                                  \
+    X(EXECUTE, 0)                                                                                  \
+    X(EXISTS, FC)                                                                                  \
+    X(EXP, FC)                                                                                     \
+    X(EXPLAIN, 0)                                                                                  \
+    X(EXPORT_SET, FC)                                                                              \
+    X(EXTENDED, 0)                                                                                 \
+    X(EXTRACT, FC)                                                                                 \
+    X(EXTRACTVALUE, FC)                                                                            \
+    X(FALSE, 0)                                                                                    \
+    X(FIELD, FC)                                                                                   \
+    X(FIND_IN_SET, FC)                                                                             \
+    X(FIRST_VALUE, FC)                                                                             \
+    X(FLOAT, FC)                                                                                   \
+    X(FLOOR, FC)                                                                                   \
+    X(FLUSH, 0)                                                                                    \
+    X(FOR, FC)                                                                                     \
+    X(FORMAT, FC)                                                                                  \
+    X(FORMAT_BYTES, FC)                                                                            \
+    X(FORMAT_PICO_TIME, FC)                                                                        \
+    X(FOUND_ROWS, FC | CLASSIFY_F_FOUND_ROWS)                                                      \
+    X(FROM, FC)                                                                                    \
+    X(FROM_BASE64, FC)                                                                             \
+    X(FROM_DAYS, FC)                                                                               \
+    X(FROM_UNIXTIME, FC)                                                                           \
+    X(FULL, 0)                                                                                     \
+    X(GEOMETRYCOLLECTION, FC)                                                                      \
+    X(GET, 0)                                                                                      \
+    X(GET_LOCK, FC | CLASSIFY_F_LOCK_FUNC)                                                         \
+    X(GLOBAL, 0)                                                                                   \
+    X(GRANT, 0)                                                                                    \
+    X(GREATEST, FC)                                                                                \
+    X(GROUP, FC)                                                                                   \
+    X(GROUPING, FC)                                                                                \
+    X(GROUP_CONCAT, FC)                                                                            \
+    X(GTID_SUBSET, FC)                                                                             \
+    X(GTID_SUBTRACT, FC)                                                                           \
+    X(HANDLER, 0)                                                                                  \
+    X(HAVING, FC)                                                                                  \
+    X(HELP, 0)                                                                                     \
+    X(HEX, FC)                                                                                     \
+    X(HOUR, FC)                                                                                    \
+    X(IF, FC)                                                                                      \
+    X(IFNULL, FC)                                                                                  \
+    X(IMMEDIATE, 0)                                                                                \
+    X(IN, FC)                                                                                      \
+    X(INDEX, FC)                                                                                   \
+    X(INET6_ATON, FC)                                                                              \
+    X(INET6_NTOA, FC)                                                                              \
+    X(INET_ATON, FC)                                                                               \
+    X(INET_NTOA, FC)                                                                               \
+    X(INSERT, FW | FC)                                                                             \
+    X(INSTALL, 0)                                                                                  \
+    X(INSTR, FC)                                                                                   \
+    X(INT, FC)                                                                                     \
+    X(INTEGER, FC)                                                                                 \
+    X(INTERSECT, FC)                                                                               \
+    X(INTERVAL, FC)                                                                                \
+    X(INTO, 0)                                                                                     \
+    X(IS, FC)                                                                                      \
+    X(ISNULL, FC)                                                                                  \
+    X(IS_FREE_LOCK, FC | CLASSIFY_F_LOCK_FUNC)                                                     \
+    X(IS_IPV4, FC)                                                                                 \
+    X(IS_IPV4_COMPAT, FC)                                                                          \
+    X(IS_IPV4_MAPPED, FC)                                                                          \
+    X(IS_IPV6, FC)                                                                                 \
+    X(IS_USED_LOCK, FC | CLASSIFY_F_LOCK_FUNC)                                                     \
+    X(IS_UUID, FC)                                                                                 \
+    X(JOIN, FC)                                                                                    \
+    X(JSON_ARRAY, FC)                                                                              \
+    X(JSON_ARRAYAGG, FC)                                                                           \
+    X(JSON_ARRAY_APPEND, FC)                                                                       \
+    X(JSON_ARRAY_INSERT, FC)                                                                       \
+    X(JSON_COMPACT, FC)                                                                            \
+    X(JSON_CONTAINS, FC)                                                                           \
+    X(JSON_CONTAINS_PATH, FC)                                                                      \
+    X(JSON_DEPTH, FC)                                                                              \
+    X(JSON_DETAILED, FC)                                                                           \
+    X(JSON_EQUALS, FC)                                                                             \
+    X(JSON_EXISTS, FC)                                                                             \
+    X(JSON_EXTRACT, FC)                                                                            \
+    X(JSON_INSERT, FC)                                                                             \
+    X(JSON_KEYS, FC)                                                                               \
+    X(JSON_LENGTH, FC)                                                                             \
+    X(JSON_LOOSE, FC)                                                                              \
+    X(JSON_MERGE, FC)                                                                              \
+    X(JSON_MERGE_PATCH, FC)                                                                        \
+    X(JSON_MERGE_PRESERVE, FC)                                                                     \
+    X(JSON_NORMALIZE, FC)                                                                          \
+    X(JSON_OBJECT, FC)                                                                             \
+    X(JSON_OBJECTAGG, FC)                                                                          \
+    X(JSON_OVERLAPS, FC)                                                                           \
+    X(JSON_PRETTY, FC)                                                                             \
+    X(JSON_QUERY, FC)                                                                              \
+    X(JSON_QUOTE, FC)                                                                              \
+    X(JSON_REMOVE, FC)                                                                             \
+    X(JSON_REPLACE, FC)                                                                            \
+    X(JSON_SCHEMA_VALID, FC)                                                                       \
+    X(JSON_SEARCH, FC)                                                                             \
+    X(JSON_SET, FC)                                                                                \
+    X(JSON_STORAGE_FREE, FC)                                                                       \
+    X(JSON_STORAGE_SIZE, FC)                                                                       \
+    X(JSON_TABLE, FC)                                                                              \
+    X(JSON_TYPE, FC)                                                                               \
+    X(JSON_UNQUOTE, FC)                                                                            \
+    X(JSON_VALID, FC)                                                                              \
+    X(JSON_VALUE, FC)                                                                              \
+    X(KEY, FC)                                                                                     \
+    X(KILL, 0)                                                                                     \
+    X(LAG, FC)                                                                                     \
+    X(LASTVAL, FC | CLASSIFY_F_SEQUENCE)                                                           \
+    X(LAST_DAY, FC)                                                                                \
+    X(LAST_INSERT_ID, FC | CLASSIFY_F_LAST_INSERT_ID)                                              \
+    X(LAST_VALUE, FC)                                                                              \
+    X(LATERAL, FC)                                                                                 \
+    X(LCASE, FC)                                                                                   \
+    X(LEAD, FC)                                                                                    \
+    X(LEAST, FC)                                                                                   \
+    X(LEFT, FC)                                                                                    \
+    X(LENGTH, FC)                                                                                  \
+    X(LENGTHB, FC)                                                                                 \
+    X(LIKE, FC)                                                                                    \
+    X(LIMIT, FC)                                                                                   \
+    X(LINESTRING, FC)                                                                              \
+    X(LN, FC)                                                                                      \
+    X(LOAD, 0)                                                                                     \
+    X(LOAD_FILE, FC | CLASSIFY_F_SERVER_STATE)                                                     \
+    X(LOCAL, 0)                                                                                    \
+    X(LOCALTIME, FC | FB | CLASSIFY_F_NONDETERMINISTIC)                                            \
+    X(LOCALTIMESTAMP, FC | FB | CLASSIFY_F_NONDETERMINISTIC)                                       \
+    X(LOCATE, FC)                                                                                  \
+    X(LOCK, 0)                                                                                     \
+    X(LOG, FC)                                                                                     \
+    X(LOG10, FC)                                                                                   \
+    X(LOG2, FC)                                                                                    \
+    X(LOWER, FC)                                                                                   \
+    X(LPAD, FC)                                                                                    \
+    X(LTRIM, FC)                                                                                   \
+    X(MAKEDATE, FC)                                                                                \
+    X(MAKETIME, FC)                                                                                \
+    X(MAKE_SET, FC)                                                                                \
+    X(MASTER, 0)                                                                                   \
+    X(MASTER_GTID_WAIT, FC | CLASSIFY_F_SERVER_STATE)                                              \
+    X(MASTER_POS_WAIT, FC | CLASSIFY_F_SERVER_STATE)                                               \
+    X(MATCH, FC)                                                                                   \
+    X(MAX, FC)                                                                                     \
+    X(MBRCONTAINS, FC)                                                                             \
+    X(MBRDISJOINT, FC)                                                                             \
+    X(MBREQUALS, FC)                                                                               \
+    X(MBRINTERSECTS, FC)                                                                           \
+    X(MBROVERLAPS, FC)                                                                             \
+    X(MBRTOUCHES, FC)                                                                              \
+    X(MBRWITHIN, FC)                                                                               \
+    X(MD5, FC)                                                                                     \
+    X(MEDIAN, FC)                                                                                  \
+    X(MEDIUMINT, FC)                                                                               \
+    X(MEMBER, FC)                                                                                  \
+    X(MICROSECOND, FC)                                                                             \
+    X(MID, FC)                                                                                     \
+    X(MIN, FC)                                                                                     \
+    X(MINUTE, FC)                                                                                  \
+    X(MOD, FC)                                                                                     \
+    X(MODE, 0)                                                                                     \
+    X(MONTH, FC)                                                                                   \
+    X(MONTHNAME, FC)                                                                               \
+    X(MULTILINESTRING, FC)                                                                         \
+    X(MULTIPOINT, FC)                                                                              \
+    X(MULTIPOLYGON, FC)                                                                            \
+    X(NAMES, 0)                                                                                    \
+    X(NAME_CONST, FC)                                                                              \
+    X(NATURAL_SORT_KEY, FC)                                                                        \
+    X(NCHAR, FC)                                                                                   \
+    X(NEXT, 0)                                                                                     \
+    X(NEXTVAL, FC | CLASSIFY_F_SEQUENCE)                                                           \
+    X(NO, 0)                                                                                       \
+    X(NOT, FC)                                                                                     \
+    X(NOW, FC | CLASSIFY_F_NONDETERMINISTIC)                                                       \
+    X(NTH_VALUE, FC)                                                                               \
+    X(NTILE, FC)                                                                                   \
+    X(NULLIF, FC)                                                                                  \
+    X(NUMERIC, FC)                                                                                 \
+    X(NVARCHAR, FC)                                                                                \
+    X(NVL, FC)                                                                                     \
+    X(NVL2, FC)                                                                                    \
+    X(OCT, FC)                                                                                     \
+    X(OCTET_LENGTH, FC)                                                                            \
+    X(OF, FC)                                                                                      \
+    X(OFF, 0)                                                                                      \
+    X(OFFSET, FC)                                                                                  \
+    X(ON, FC)                                                                                      \
+    X(ONLY, 0)                                                                                     \
+    X(OPTIMIZE, 0)                                                                                 \
+    X(OR, FC)                                                                                      \
+    X(ORD, FC)                                                                                     \
+    X(ORDER, FC)                                                                                   \
+    X(OVER, FC)                                                                                    \
+    X(PARTITION, FC)                                                                               \
+    X(PARTITIONS, 0)                                                                               \
+    X(PASSWORD, FC)                                                                                \
+    X(PERCENTILE_CONT, FC)                                                                         \
+    X(PERCENTILE_DISC, FC)                                                                         \
+    X(PERCENT_RANK, FC)                                                                            \
+    X(PERIOD_ADD, FC)                                                                              \
+    X(PERIOD_DIFF, FC)                                                                             \
+    X(PERSIST, 0)                                                                                  \
+    X(PERSIST_ONLY, 0)                                                                             \
+    X(PI, FC)                                                                                      \
+    X(POINT, FC)                                                                                   \
+    X(POLYGON, FC)                                                                                 \
+    X(POSITION, FC)                                                                                \
+    X(POW, FC)                                                                                     \
+    X(POWER, FC)                                                                                   \
+    X(PREPARE, 0)                                                                                  \
+    X(PREVIOUS, 0)                                                                                 \
+    X(PROCEDURE, 0)                                                                                \
+    X(PROCESSLIST, 0)                                                                              \
+    X(PROFILE, 0)                                                                                  \
+    X(PROFILES, 0)                                                                                 \
+    X(PURGE, 0)                                                                                    \
+    X(QUARTER, FC)                                                                                 \
+    X(QUOTE, FC)                                                                                   \
+    X(RADIANS, FC)                                                                                 \
+    X(RAND, FC | CLASSIFY_F_NONDETERMINISTIC)                                                      \
+    X(RANDOM_BYTES, FC | CLASSIFY_F_NONDETERMINISTIC)                                              \
+    X(RANK, FC)                                                                                    \
+    X(READ, 0)                                                                                     \
+    X(REAL, FC)                                                                                    \
+    X(RECURSIVE, 0)                                                                                \
+    X(REGEXP, FC)                                                                                  \
+    X(REGEXP_INSTR, FC)                                                                            \
+    X(REGEXP_LIKE, FC)                                                                             \
+    X(REGEXP_REPLACE, FC)                                                                          \
+    X(REGEXP_SUBSTR, FC)                                                                           \
+    X(RELAYLOG, 0)                                                                                 \
+    X(RELEASE, 0)                                                                                  \
+    X(RELEASE_ALL_LOCKS, FC | CLASSIFY_F_LOCK_FUNC)                                                \
+    X(RELEASE_LOCK, FC | CLASSIFY_F_LOCK_FUNC)                                                     \
+    X(RENAME, 0)                                                                                   \
+    X(REPAIR, 0)                                                                                   \
+    X(REPEAT, FC)                                                                                  \
+    X(REPLACE, FW | FC)                                                                            \
+    X(REPLICA, 0)                                                                                  \
+    X(REPLICAS, 0)                                                                                 \
+    X(RESET, 0)                                                                                    \
+    X(RETURNING, FC)                                                                               \
+    X(REVERSE, FC)                                                                                 \
+    X(REVOKE, 0)                                                                                   \
+    X(RIGHT, FC)                                                                                   \
+    X(RLIKE, FC)                                                                                   \
+    X(ROLE, 0)                                                                                     \
+    X(ROLES_GRAPHML, FC | CLASSIFY_F_NONDETERMINISTIC)                                             \
+    X(ROLLBACK, 0)                                                                                 \
+    X(ROUND, FC)                                                                                   \
+    X(ROW, FC)                                                                                     \
+    X(ROW_COUNT, FC | CLASSIFY_F_ROW_COUNT)                                                        \
+    X(ROW_NUMBER, FC)                                                                              \
+    X(RPAD, FC)                                                                                    \
+    X(RTRIM, FC)                                                                                   \
+    X(SAVEPOINT, 0)                                                                                \
+    X(SCHEMA, FC | CLASSIFY_F_NONDETERMINISTIC)                                                    \
+    X(SECOND, FC)                                                                                  \
+    X(SEC_TO_TIME, FC)                                                                             \
+    X(SELECT, FC)                                                                                  \
+    X(SESSION, 0)                                                                                  \
+    X(SESSION_USER, FC | CLASSIFY_F_NONDETERMINISTIC)                                              \
+    X(SET, 0)                                                                                      \
+    X(SETVAL, FC | CLASSIFY_F_SEQUENCE)                                                            \
+    X(SFORMAT, FC)                                                                                 \
+    X(SHA, FC)                                                                                     \
+    X(SHA1, FC)                                                                                    \
+    X(SHA2, FC)                                                                                    \
+    X(SHARE, 0)                                                                                    \
+    X(SHOW, 0)                                                                                     \
+    X(SHUTDOWN, 0)                                                                                 \
+    X(SIGN, FC)                                                                                    \
+    X(SIGNED, FC)                                                                                  \
+    X(SIN, FC)                                                                                     \
+    X(SLAVE, 0)                                                                                    \
+    X(SLAVES, 0)                                                                                   \
+    X(SLEEP, FC)                                                                                   \
+    X(SMALLINT, FC)                                                                                \
+    X(SNAPSHOT, 0)                                                                                 \
+    X(SOME, FC)                                                                                    \
+    X(SOUNDEX, FC)                                                                                 \
+    X(SOURCE_POS_WAIT, FC | CLASSIFY_F_SERVER_STATE)                                               \
+    X(SPACE, FC)                                                                                   \
+    X(SQL_CALC_FOUND_ROWS, 0)                                                                      \
+    X(SQRT, FC)                                                                                    \
+    X(STACKED, 0)                                                                                  \
+    X(START, 0)                                                                                    \
+    X(STATEMENT, 0)                                                                                \
+    X(STATEMENT_DIGEST, FC)                                                                        \
+    X(STATEMENT_DIGEST_TEXT, FC)                                                                   \
+    X(STATUS, 0)                                                                                   \
+    X(STD, FC)                                                                                     \
+    X(STDDEV, FC)                                                                                  \
+    X(STDDEV_POP, FC)                                                                              \
+    X(STDDEV_SAMP, FC)                                                                             \
+    X(STOP, 0)                                                                                     \
+    X(STRAIGHT_JOIN, FC)                                                                           \
+    X(STRCMP, FC)                                                                                  \
+    X(STR_TO_DATE, FC)                                                                             \
+    X(ST_AREA, FC)                                                                                 \
+    X(ST_ASBINARY, FC)                                                                             \
+    X(ST_ASGEOJSON, FC)                                                                            \
+    X(ST_ASTEXT, FC)                                                                               \
+    X(ST_ASWKB, FC)                                                                                \
+    X(ST_ASWKT, FC)                                                                                \
+    X(ST_BUFFER, FC)                                                                               \
+    X(ST_CENTROID, FC)                                                                             \
+    X(ST_CONTAINS, FC)                                                                             \
+    X(ST_CROSSES, FC)                                                                              \
+    X(ST_DIFFERENCE, FC)                                                                           \
+    X(ST_DISJOINT, FC)                                                                             \
+    X(ST_DISTANCE, FC)                                                                             \
+    X(ST_DISTANCE_SPHERE, FC)                                                                      \
+    X(ST_ENVELOPE, FC)                                                                             \
+    X(ST_EQUALS, FC)                                                                               \
+    X(ST_GEOMFROMGEOJSON, FC)                                                                      \
+    X(ST_GEOMFROMTEXT, FC)                                                                         \
+    X(ST_GEOMFROMWKB, FC)                                                                          \
+    X(ST_INTERSECTION, FC)                                                                         \
+    X(ST_INTERSECTS, FC)                                                                           \
+    X(ST_ISEMPTY, FC)                                                                              \
+    X(ST_ISVALID, FC)                                                                              \
+    X(ST_LATITUDE, FC)                                                                             \
+    X(ST_LENGTH, FC)                                                                               \
+    X(ST_LONGITUDE, FC)                                                                            \
+    X(ST_MAKEENVELOPE, FC)                                                                         \
+    X(ST_NUMPOINTS, FC)                                                                            \
+    X(ST_OVERLAPS, FC)                                                                             \
+    X(ST_POINTFROMTEXT, FC)                                                                        \
+    X(ST_POLYFROMTEXT, FC)                                                                         \
+    X(ST_SRID, FC)                                                                                 \
+    X(ST_TOUCHES, FC)                                                                              \
+    X(ST_UNION, FC)                                                                                \
+    X(ST_WITHIN, FC)                                                                               \
+    X(ST_X, FC)                                                                                    \
+    X(ST_Y, FC)                                                                                    \
+    X(SUBDATE, FC)                                                                                 \
+    X(SUBSTR, FC)                                                                                  \
+    X(SUBSTRING, FC)                                                                               \
+    X(SUBSTRING_INDEX, FC)                                                                         \
+    X(SUBTIME, FC)                                                                                 \
+    X(SUM, FC)                                                                                     \
+    X(SYSDATE, FC | CLASSIFY_F_NONDETERMINISTIC)                                                   \
+    X(SYSTEM_USER, FC | CLASSIFY_F_NONDETERMINISTIC)                                               \
+    X(SYS_GUID, FC | CLASSIFY_F_NONDETERMINISTIC)                                                  \
+    X(TABLE, 0)                                                                                    \
+    X(TAN, FC)                                                                                     \
+    X(TEMPORARY, 0)                                                                                \
+    X(THEN, FC)                                                                                    \
+    X(TIME, FC)                                                                                    \
+    X(TIMEDIFF, FC)                                                                                \
+    X(TIMESTAMP, FC)                                                                               \
+    X(TIMESTAMPADD, FC)                                                                            \
+    X(TIMESTAMPDIFF, FC)                                                                           \
+    X(TIME_FORMAT, FC)                                                                             \
+    X(TIME_TO_SEC, FC)                                                                             \
+    X(TINYINT, FC)                                                                                 \
+    X(TO, 0)                                                                                       \
+    X(TO_BASE64, FC)                                                                               \
+    X(TO_CHAR, FC)                                                                                 \
+    X(TO_DAYS, FC)                                                                                 \
+    X(TO_SECONDS, FC)                                                                              \
+    X(TRANSACTION, 0)                                                                              \
+    X(TRIM, FC)                                                                                    \
+    X(TRUE, 0)                                                                                     \
+    X(TRUNCATE, FC)                                                                                \
+    X(UCASE, FC)                                                                                   \
+    X(UNCOMPRESS, FC)                                                                              \
+    X(UNCOMPRESSED_LENGTH, FC)                                                                     \
+    X(UNHEX, FC)                                                                                   \
+    X(UNINSTALL, 0)                                                                                \
+    X(UNION, FC)                                                                                   \
+    X(UNIX_TIMESTAMP, FC | CLASSIFY_F_NONDETERMINISTIC)                                            \
+    X(UNLOCK, 0)                                                                                   \
+    X(UNSIGNED, FC)                                                                                \
+    X(UPDATE, FW)                                                                                  \
+    X(UPPER, FC)                                                                                   \
+    X(USE, 0)                                                                                      \
+    X(USER, FC | CLASSIFY_F_NONDETERMINISTIC)                                                      \
+    X(USING, FC)                                                                                   \
+    X(UTC_DATE, FC | FB | CLASSIFY_F_NONDETERMINISTIC)                                             \
+    X(UTC_TIME, FC | FB | CLASSIFY_F_NONDETERMINISTIC)                                             \
+    X(UTC_TIMESTAMP, FC | FB | CLASSIFY_F_NONDETERMINISTIC)                                        \
+    X(UUID, FC | CLASSIFY_F_NONDETERMINISTIC)                                                      \
+    X(UUID_SHORT, FC | CLASSIFY_F_NONDETERMINISTIC)                                                \
+    X(UUID_TO_BIN, FC)                                                                             \
+    X(VALUE, 0)                                                                                    \
+    X(VALUES, FC)                                                                                  \
+    X(VARBINARY, FC)                                                                               \
+    X(VARCHAR, FC)                                                                                 \
+    X(VARIABLES, 0)                                                                                \
+    X(VARIANCE, FC)                                                                                \
+    X(VAR_POP, FC)                                                                                 \
+    X(VAR_SAMP, FC)                                                                                \
+    X(VERSION, FC | CLASSIFY_F_SERVER_STATE)                                                       \
+    X(WAIT_FOR_EXECUTED_GTID_SET, FC | CLASSIFY_F_SERVER_STATE)                                    \
+    X(WAIT_UNTIL_SQL_THREAD_AFTER_GTIDS, FC | CLASSIFY_F_SERVER_STATE)                             \
+    X(WARNINGS, 0)                                                                                 \
+    X(WEEK, FC)                                                                                    \
+    X(WEEKDAY, FC)                                                                                 \
+    X(WEEKOFYEAR, FC)                                                                              \
+    X(WEIGHT_STRING, FC)                                                                           \
+    X(WHEN, FC)                                                                                    \
+    X(WHERE, FC)                                                                                   \
+    X(WINDOW, FC)                                                                                  \
+    X(WITH, FC)                                                                                    \
+    X(WORK, 0)                                                                                     \
+    X(WRITE, 0)                                                                                    \
+    X(XA, 0)                                                                                       \
+    X(XOR, FC)                                                                                     \
+    X(YEAR, FC)                                                                                    \
     X(YEARWEEK, FC)
-
 
 enum word_id {
 #define WORD_ENUM(name, attr) W_##name,
     WORD_LIST(WORD_ENUM)
 #undef WORD_ENUM
-    W__COUNT
+        W__COUNT
 };
 
 struct word {
@@ -644,8 +643,8 @@ const char *classify_sub_name(enum classify_sub s)
 const char *classify_flag_name(uint32_t bit)
 {
     switch (bit) {
-#define FLAG_CASE(name, b)                                                     \
-    case 1u << (b):                                                            \
+#define FLAG_CASE(name, b)                                                                         \
+    case 1u << (b):                                                                                \
         return #name;
         CLASSIFY_FLAG_LIST(FLAG_CASE)
 #undef FLAG_CASE
@@ -728,8 +727,7 @@ int classify__word_table_check(size_t *bad)
 {
     for (size_t i = 0; i < W__COUNT; i++) {
         const struct word *w = &words[i];
-        if (i > 0 && cmp_word((const uint8_t *)w->name, w->len,
-                              &words[i - 1]) <= 0) {
+        if (i > 0 && cmp_word((const uint8_t *)w->name, w->len, &words[i - 1]) <= 0) {
             *bad = i;
             return -1;
         }
@@ -788,17 +786,14 @@ static void lex_sig(struct stream *s, struct tok *o)
         if (o->t.type != CLASSIFY_TOK_COMMENT)
             break;
         if (s->hint && !(o->t.bits & CLASSIFY_TB_IN_EXEC)) {
-            if (hint_parse(s->lx.p + o->t.body_off, o->t.body_len, s->hint) !=
-                PROTO_OK) {
+            if (hint_parse(s->lx.p + o->t.body_off, o->t.body_len, s->hint) != PROTO_OK) {
                 /* recorded in s->hint->error; classification goes on */
             }
         }
     }
     if (o->t.bits & CLASSIFY_TB_IN_EXEC)
         s->lexflags |= CLASSIFY_F_EXEC_COMMENT;
-    o->kw = o->t.type == CLASSIFY_TOK_WORD
-                ? word_lookup(s->lx.p + o->t.off, o->t.len)
-                : -1;
+    o->kw = o->t.type == CLASSIFY_TOK_WORD ? word_lookup(s->lx.p + o->t.off, o->t.len) : -1;
     o->ch = o->t.type == CLASSIFY_TOK_PUNCT ? s->lx.p[o->t.off] : 0;
 }
 
@@ -859,10 +854,10 @@ struct stmt {
     struct proto_str keyword, name, prepare_text;
 };
 
-#define BODY_READ 0x1u  /* read candidate: unknown calls, PROCEDURE, INTO.. */
-#define BODY_WITH 0x2u  /* starts with a WITH prelude (CTE names + cols) */
+#define BODY_READ  0x1u /* read candidate: unknown calls, PROCEDURE, INTO.. */
+#define BODY_WITH  0x2u /* starts with a WITH prelude (CTE names + cols) */
 #define BODY_COMMA 0x4u /* stop at a ',' on depth 0 (SET assignments) */
-#define BODY_SHOW 0x8u  /* SHOW/DESCRIBE: like READ, PROCEDURE is a name */
+#define BODY_SHOW  0x8u /* SHOW/DESCRIBE: like READ, PROCEDURE is a name */
 
 /* @@[scope.]name: which flags reading it implies; *global for a global or
  * persisted scope. */
@@ -875,8 +870,7 @@ static uint32_t sysvar_flags(const uint8_t *p, size_t n, bool *global)
             dot = j;
     const uint8_t *name = p + (dot ? dot + 1 : i);
     size_t nlen = n - (size_t)(name - p);
-    *global = dot && (ieq(p + 2, dot - 2, "global") ||
-                      ieq(p + 2, dot - 2, "persist") ||
+    *global = dot && (ieq(p + 2, dot - 2, "global") || ieq(p + 2, dot - 2, "persist") ||
                       ieq(p + 2, dot - 2, "persist_only"));
     /* Results of this session's last write: only the primary has them. */
     if (ieq(name, nlen, "identity") || ieq(name, nlen, "last_insert_id") ||
@@ -920,8 +914,7 @@ static void scan_body(struct stream *s, struct stmt *st, unsigned how)
                 depth--;
             break;
         case CLASSIFY_TOK_USERVAR:
-            st->flags |= tk_punct(la, ':') ? CLASSIFY_F_USER_VAR_ASSIGN
-                                           : CLASSIFY_F_USES_USER_VAR;
+            st->flags |= tk_punct(la, ':') ? CLASSIFY_F_USER_VAR_ASSIGN : CLASSIFY_F_USES_USER_VAR;
             break;
         case CLASSIFY_TOK_SYSVAR: {
             bool global;
@@ -948,7 +941,7 @@ static void scan_body(struct stream *s, struct stmt *st, unsigned how)
                         st->flags |= CLASSIFY_F_LOCKING_READ;
                     break;
                 case W_INTO:
-                    if (readish) {
+                    if (readish && prev_kw != W_INSERT && prev_kw != W_REPLACE) {
                         st->flags |= CLASSIFY_F_SELECT_INTO;
                         if (la->t.type == CLASSIFY_TOK_USERVAR)
                             st->flags |= CLASSIFY_F_USER_VAR_ASSIGN;
@@ -983,8 +976,7 @@ static void scan_body(struct stream *s, struct stmt *st, unsigned how)
                         stored_call(st, how);
                 } else if (c->kw >= 0 && (attr & FC))
                     st->flags |= attr & ~FATTR;
-                else if (prev_kw == W_AS ||
-                         (prev_type == CLASSIFY_TOK_PUNCT && prev_ch == ')'))
+                else if (prev_kw == W_AS || (prev_type == CLASSIFY_TOK_PUNCT && prev_ch == ')'))
                     ; /* alias column list: AS t (a, b) */
                 else if (prelude && depth == 0)
                     ; /* WITH cte (a, b) AS (...) */
@@ -1013,15 +1005,13 @@ static enum classify_kind read_kind(const struct stmt *st, unsigned opts)
     return CLASSIFY_READ;
 }
 
-static void read_body(struct stream *s, struct stmt *st, unsigned opts,
-                      unsigned how)
+static void read_body(struct stream *s, struct stmt *st, unsigned opts, unsigned how)
 {
     scan_body(s, st, how | BODY_READ);
     st->kind = read_kind(st, opts);
 }
 
-static void classify_statement(struct stream *s, struct stmt *st,
-                               unsigned opts, unsigned depth);
+static void classify_statement(struct stream *s, struct stmt *st, unsigned opts, unsigned depth);
 
 /* ------------------------------------------------------------------ */
 /* SHOW, EXPLAIN / DESCRIBE / ANALYZE                                 */
@@ -1058,24 +1048,27 @@ static uint32_t show_word_flags(int kw)
 static void do_show(struct stream *s, struct stmt *st, unsigned opts)
 {
     adv(s);
-    /* The first two words say what is shown (SHOW [FULL|GLOBAL] x). */
-    st->flags |= show_word_flags(s->cur.kw) | show_word_flags(s->la.kw);
+    /* What is shown: SHOW x, or SHOW FULL|GLOBAL|SESSION|LOCAL|ALL x (not
+     * SHOW TABLE STATUS, SHOW PROCEDURE STATUS: catalog, not server). */
+    st->flags |= show_word_flags(s->cur.kw);
+    if (s->cur.kw == W_FULL || s->cur.kw == W_SESSION || s->cur.kw == W_LOCAL || s->cur.kw == W_ALL)
+        st->flags |= show_word_flags(s->la.kw);
     scan_body(s, st, BODY_SHOW);
     st->kind = read_kind(st, opts);
 }
 
 static bool is_read_start(const struct tok *t)
 {
-    return t->kw == W_SELECT || t->kw == W_WITH || t->kw == W_VALUES ||
-           t->kw == W_TABLE || tk_punct(t, '(');
+    return t->kw == W_SELECT || t->kw == W_WITH || t->kw == W_VALUES || t->kw == W_TABLE ||
+           tk_punct(t, '(');
 }
 
 /* EXPLAIN / DESCRIBE / DESC (analyze_stmt false) and MariaDB's ANALYZE
  * (true). EXPLAIN ANALYZE (MySQL) and ANALYZE (MariaDB) run the statement,
  * so what is explained decides: a read stays READ, a write is WRITE. Plain
  * EXPLAIN of a write would not run it, but we do not rely on that. */
-static void do_explain(struct stream *s, struct stmt *st, unsigned opts,
-                       unsigned depth, bool analyze_stmt)
+static void do_explain(struct stream *s, struct stmt *st, unsigned opts, unsigned depth,
+                       bool analyze_stmt)
 {
     adv(s);
     if (!analyze_stmt)
@@ -1108,7 +1101,7 @@ static void do_explain(struct stream *s, struct stmt *st, unsigned opts,
         return;
     }
     if (analyze_stmt)
-        return; /* ANALYZE TABLE, ANALYZE UPDATE...: WRITE */
+        return;           /* ANALYZE TABLE, ANALYZE UPDATE...: WRITE */
     if (c->kw == W_FOR) { /* EXPLAIN FOR CONNECTION n */
         st->flags |= CLASSIFY_F_SERVER_STATE;
         scan_body(s, st, BODY_SHOW);
@@ -1295,8 +1288,7 @@ static int8_t autocommit_value(const struct stream *s)
     return -1;
 }
 
-static void do_set(struct stream *s, struct stmt *st, unsigned opts,
-                   unsigned depth)
+static void do_set(struct stream *s, struct stmt *st, unsigned opts, unsigned depth)
 {
     adv(s); /* SET */
     const struct tok *c = &s->cur;
@@ -1334,8 +1326,7 @@ static void do_set(struct stream *s, struct stmt *st, unsigned opts,
         set_transaction(s, st);
         return;
     }
-    if ((c->kw == W_SESSION || c->kw == W_LOCAL) &&
-        s->la.kw == W_TRANSACTION) {
+    if ((c->kw == W_SESSION || c->kw == W_LOCAL) && s->la.kw == W_TRANSACTION) {
         adv(s);
         set_transaction(s, st);
         return;
@@ -1357,8 +1348,7 @@ static void do_set(struct stream *s, struct stmt *st, unsigned opts,
     bool global = false, ac = false, other = false;
     for (;;) {
         bool is_ac = false;
-        if (c->kw == W_GLOBAL || c->kw == W_PERSIST ||
-            c->kw == W_PERSIST_ONLY) {
+        if (c->kw == W_GLOBAL || c->kw == W_PERSIST || c->kw == W_PERSIST_ONLY) {
             global = true;
             adv(s);
         } else if (c->kw == W_SESSION || c->kw == W_LOCAL) {
@@ -1375,8 +1365,7 @@ static void do_set(struct stream *s, struct stmt *st, unsigned opts,
             while (i > 2 && s->lx.p[c->t.off + i - 1] != '.')
                 i--;
             size_t from = i > 2 ? i : 2;
-            is_ac = ieq(s->lx.p + c->t.off + from, c->t.len - from,
-                        "autocommit");
+            is_ac = ieq(s->lx.p + c->t.off + from, c->t.len - from, "autocommit");
             adv(s);
         } else if (tk_name(c)) {
             is_ac = c->t.type == CLASSIFY_TOK_WORD && c->kw == W_AUTOCOMMIT;
@@ -1482,8 +1471,7 @@ static void do_ps(struct stream *s, struct stmt *st)
 /* Classifies the statement starting at s->cur and consumes it up to its
  * ';' / end / error token. Anything a handler did not consume makes the
  * statement WRITE. */
-static void classify_statement(struct stream *s, struct stmt *st,
-                               unsigned opts, unsigned depth)
+static void classify_statement(struct stream *s, struct stmt *st, unsigned opts, unsigned depth)
 {
     st->kind = CLASSIFY_WRITE;
     st->sub = CLASSIFY_SUB_NONE;
@@ -1595,10 +1583,11 @@ static void classify_statement(struct stream *s, struct stmt *st,
 /* ------------------------------------------------------------------ */
 
 /* One reading of the text in lexer mode `mode`. Fills out (hint aside). */
-static void run_pass(const uint8_t *p, size_t n, unsigned mode, unsigned opts,
-                     bool first_only, struct hint_set *hint,
-                     struct classify_result *out, unsigned *amb)
+static void run_pass(const uint8_t *p, size_t n, unsigned mode, unsigned opts, bool first_only,
+                     struct hint_set *hint, struct classify_result *out, unsigned *amb,
+                     bool *rejected)
 {
+    *rejected = false;
     struct stream s;
     memset(&s, 0, sizeof s);
     classify_lex_init(&s.lx, p, n, mode | CLASSIFY_LEX_COMMENTS);
@@ -1616,6 +1605,10 @@ static void run_pass(const uint8_t *p, size_t n, unsigned mode, unsigned opts,
         s.last_end = first_off;
         classify_statement(&s, &st, opts, 0);
         if (s.cur.t.type == CLASSIFY_TOK_ERROR) {
+            /* Unterminated in the first statement: a server lexing this
+             * way rejects the text before running any of it. */
+            if (segs == 0 && (s.cur.t.bits & CLASSIFY_TB_UNTERMINATED))
+                *rejected = true;
             st.flags |= CLASSIFY_F_LEX_ERROR;
             st.kind = CLASSIFY_WRITE;
             st.sub = CLASSIFY_SUB_NONE;
@@ -1631,9 +1624,7 @@ static void run_pass(const uint8_t *p, size_t n, unsigned mode, unsigned opts,
             out->prepare_text = st.prepare_text;
             out->stmt_off = first_off;
             out->stmt_len = s.last_end > first_off ? s.last_end - first_off : 0;
-            out->next = s.cur.t.type == CLASSIFY_TOK_SEMI
-                            ? s.cur.t.off + 1
-                            : n;
+            out->next = s.cur.t.type == CLASSIFY_TOK_SEMI ? s.cur.t.off + 1 : n;
         }
         segs++;
         flags |= st.flags;
@@ -1654,9 +1645,7 @@ static void run_pass(const uint8_t *p, size_t n, unsigned mode, unsigned opts,
     }
     if (segs > 1) {
         flags |= CLASSIFY_F_MULTI_STATEMENT;
-        out->kind = nonempty == 0 ? CLASSIFY_OTHER
-                    : all_read    ? CLASSIFY_READ
-                                  : CLASSIFY_WRITE;
+        out->kind = nonempty == 0 ? CLASSIFY_OTHER : all_read ? CLASSIFY_READ : CLASSIFY_WRITE;
         if (out->kind != CLASSIFY_READ || nonempty > 1)
             out->sub = CLASSIFY_SUB_NONE;
     }
@@ -1665,8 +1654,8 @@ static void run_pass(const uint8_t *p, size_t n, unsigned mode, unsigned opts,
     *amb = s.lx.amb;
 }
 
-static int classify_common(const void *text, size_t n, unsigned opts,
-                           bool first_only, struct classify_result *out)
+static int classify_common(const void *text, size_t n, unsigned opts, bool first_only,
+                           struct classify_result *out)
 {
     const uint8_t *p = (const uint8_t *)text;
     unsigned base = 0;
@@ -1683,7 +1672,8 @@ static int classify_common(const void *text, size_t n, unsigned opts,
     memset(out, 0, sizeof *out);
     hint_init(&out->hint);
     unsigned amb = 0;
-    run_pass(p, n, base, opts, first_only, &out->hint, out, &amb);
+    bool rejected;
+    run_pass(p, n, base, opts, first_only, &out->hint, out, &amb, &rejected);
     if (out->hint.present && hint_finish(&out->hint) != PROTO_OK) {
         /* out->hint.error says why; the proxy answers with it */
     }
@@ -1706,14 +1696,14 @@ static int classify_common(const void *text, size_t n, unsigned opts,
             struct classify_result alt;
             memset(&alt, 0, sizeof alt);
             unsigned amb2 = 0;
-            unsigned mode = (base ^ (m & (CLASSIFY_LEX_SQ_NOESC |
-                                          CLASSIFY_LEX_DQ_NOESC))) |
+            unsigned mode = (base ^ (m & (CLASSIFY_LEX_SQ_NOESC | CLASSIFY_LEX_DQ_NOESC))) |
                             (m & CLASSIFY_LEX_SKIP_COND);
-            run_pass(p, n, mode, opts, first_only, NULL, &alt, &amb2);
+            run_pass(p, n, mode, opts, first_only, NULL, &alt, &amb2, &rejected);
             amb |= amb2 & allowed;
+            if (rejected)
+                continue; /* that server runs nothing: no disagreement */
             flags |= alt.flags;
-            if (alt.kind != out->kind || alt.sub != out->sub ||
-                alt.read_only != out->read_only ||
+            if (alt.kind != out->kind || alt.sub != out->sub || alt.read_only != out->read_only ||
                 alt.autocommit != out->autocommit)
                 disagree = true;
         }
@@ -1724,19 +1714,16 @@ static int classify_common(const void *text, size_t n, unsigned opts,
             out->flags |= CLASSIFY_F_AMBIGUOUS;
         }
     }
-    out->cacheable = out->kind == CLASSIFY_READ &&
-                     !(out->flags & CLASSIFY_F_NOT_CACHEABLE);
+    out->cacheable = out->kind == CLASSIFY_READ && !(out->flags & CLASSIFY_F_NOT_CACHEABLE);
     return PROTO_OK;
 }
 
-int classify_query(const void *p, size_t n, unsigned opts,
-                   struct classify_result *out)
+int classify_query(const void *p, size_t n, unsigned opts, struct classify_result *out)
 {
     return classify_common(p, n, opts, false, out);
 }
 
-int classify_stmt(const void *p, size_t n, unsigned opts,
-                  struct classify_result *out)
+int classify_stmt(const void *p, size_t n, unsigned opts, struct classify_result *out)
 {
     return classify_common(p, n, opts, true, out);
 }

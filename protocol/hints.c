@@ -56,8 +56,7 @@ void hint_init(struct hint_set *h)
 
 static bool blank(uint8_t c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-           c == '\v';
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
 static uint8_t lower(uint8_t c)
@@ -76,7 +75,7 @@ static bool ieq(const uint8_t *p, size_t n, const char *lc)
     return true;
 }
 
-#define HINT_PREFIX "gtidproxy:"
+#define HINT_PREFIX     "gtidproxy:"
 #define HINT_PREFIX_LEN (sizeof HINT_PREFIX - 1)
 
 /* Offset just past the prefix, or 0 when the text is not a hint. */
@@ -95,8 +94,7 @@ bool hint_is_hint(const uint8_t *body, size_t len)
     return prefix_end(body, len) != 0;
 }
 
-static int bad(struct hint_set *h, const char *why, const uint8_t *at,
-               size_t n)
+static int bad(struct hint_set *h, const char *why, const uint8_t *at, size_t n)
 {
     if (!h->error) {
         h->error = why;
@@ -128,8 +126,8 @@ static bool token_chars(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         uint8_t c = p[i];
-        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                  (c >= 'A' && c <= 'Z') || c == ':' || c == ',' || c == '-';
+        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  c == ':' || c == ',' || c == '-';
         if (!ok)
             return false;
     }
@@ -151,8 +149,7 @@ static int set_fallback(struct hint_set *h, const uint8_t *v, size_t n)
             if (ieq(v + i, j - i, fb_names[k]))
                 f = (enum hint_fallback)k;
         if (f == HINT_FB_NONE)
-            return bad(h, "unknown fallback (cache, primary, replica, error)",
-                       v + i, j - i);
+            return bad(h, "unknown fallback (cache, primary, replica, error)", v + i, j - i);
         for (unsigned k = 0; k < h->n_fallback; k++)
             if (h->fallback[k] == f)
                 return bad(h, "fallback listed twice", v + i, j - i);
@@ -166,12 +163,12 @@ static int set_fallback(struct hint_set *h, const uint8_t *v, size_t n)
 }
 
 /* One key=value. */
-static int apply(struct hint_set *h, const uint8_t *k, size_t kn,
-                 const uint8_t *v, size_t vn, bool quoted)
+static int apply(struct hint_set *h, const uint8_t *k, size_t kn, const uint8_t *v, size_t vn,
+                 bool quoted)
 {
     unsigned key = 0;
-#define KEY_MATCH(name, bit, text)                                             \
-    if (ieq(k, kn, text))                                                      \
+#define KEY_MATCH(name, bit, text)                                                                 \
+    if (ieq(k, kn, text))                                                                          \
         key = HINT_K_##name;
     HINT_KEY_LIST(KEY_MATCH)
 #undef KEY_MATCH
@@ -198,8 +195,9 @@ static int apply(struct hint_set *h, const uint8_t *k, size_t kn,
         return PROTO_OK;
     case HINT_K_TOKEN:
         if (!quoted && !token_chars(v, vn))
-            return bad(h, "token has characters outside [0-9A-Za-z:,-]; "
-                          "quote it",
+            return bad(h,
+                       "token has characters outside [0-9A-Za-z:,-]; "
+                       "quote it",
                        v, vn);
         h->token.p = v;
         h->token.len = vn;
@@ -210,8 +208,7 @@ static int apply(struct hint_set *h, const uint8_t *k, size_t kn,
         return PROTO_OK;
     case HINT_K_MAX_STALE_MS:
         if (!parse_uint(v, vn, HINT_MAX_STALE_MS, &h->max_stale_ms))
-            return bad(h, "max_stale_ms is not a number in 0..86400000", v,
-                       vn);
+            return bad(h, "max_stale_ms is not a number in 0..86400000", v, vn);
         return PROTO_OK;
     case HINT_K_FALLBACK:
         return set_fallback(h, v, vn);
@@ -254,8 +251,7 @@ int hint_parse(const uint8_t *body, size_t len, struct hint_set *h)
         while (i < len && !blank(body[i]) && body[i] != '=')
             i++;
         if (i >= len || body[i] != '=' || i == k)
-            return bad(h, "expected key=value in gtidproxy hint", body + k,
-                       i - k);
+            return bad(h, "expected key=value in gtidproxy hint", body + k, i - k);
         size_t kn = i - k;
         i++; /* '=' */
         bool quoted = false;
@@ -267,8 +263,7 @@ int hint_parse(const uint8_t *body, size_t len, struct hint_set *h)
             while (i < len && body[i] != q)
                 i++;
             if (i >= len)
-                return bad(h, "unterminated quoted value", body + v - 1,
-                           len - v + 1);
+                return bad(h, "unterminated quoted value", body + v - 1, len - v + 1);
             vn = i - v;
             i++; /* closing quote */
             if (i < len && !blank(body[i]))
@@ -297,8 +292,7 @@ int hint_finish(struct hint_set *h)
         if (h->consistency == HINT_CONS_UNSET)
             h->consistency = HINT_CONS_TOKEN;
         else if (h->consistency != HINT_CONS_TOKEN)
-            return bad(h, "token= conflicts with the consistency level",
-                       h->token.p, h->token.len);
+            return bad(h, "token= conflicts with the consistency level", h->token.p, h->token.len);
     } else if (h->consistency == HINT_CONS_TOKEN) {
         return bad(h, "consistency=token needs token=", NULL, 0);
     }

@@ -17,9 +17,11 @@
  *     and the closing star-slash ends it. Conditional ones (version > 50700,
  *     or M!) are skipped in CLASSIFY_LEX_SKIP_COND mode.
  * What it refuses (ERROR token, then END): unterminated strings, quoted
- * identifiers and comments, a NUL byte outside a string (MySQL's line
- * comment scanners stop at NUL, so what follows could be code to the
- * server but comment to us), an executable comment inside another.
+ * identifiers and comments (bit CLASSIFY_TB_UNTERMINATED: the construct
+ * runs to the end of the text, so the server rejects that statement too),
+ * a NUL byte in code or in a line comment (MySQL's line comment scanner
+ * stops at NUL, so what follows could be code to the server but comment
+ * to us), an executable comment inside another.
  *
  * Every read is p[i] with i < n checked first; each call consumes at least
  * one byte or ends. No allocation, no globals.
@@ -47,8 +49,7 @@ const char *classify_tok_name(enum classify_tok t)
 
 static inline bool is_blank(uint8_t c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-           c == '\v';
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
 static inline bool is_digit(uint8_t c)
@@ -60,12 +61,11 @@ static inline bool is_digit(uint8_t c)
  * (multi-byte UTF-8 characters). */
 static inline bool is_word(uint8_t c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-           c == '_' || c == '$' || c >= 0x80;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' ||
+           c == '$' || c >= 0x80;
 }
 
-void classify_lex_init(struct classify_lexer *lx, const void *p, size_t n,
-                       unsigned mode)
+void classify_lex_init(struct classify_lexer *lx, const void *p, size_t n, unsigned mode)
 {
     memset(lx, 0, sizeof *lx);
     lx->p = (const uint8_t *)p;
@@ -73,8 +73,8 @@ void classify_lex_init(struct classify_lexer *lx, const void *p, size_t n,
     lx->mode = mode;
 }
 
-static void set_tok(struct classify_lexer *lx, struct classify_token *t,
-                    enum classify_tok type, size_t off, size_t end)
+static void set_tok(struct classify_lexer *lx, struct classify_token *t, enum classify_tok type,
+                    size_t off, size_t end)
 {
     t->type = type;
     t->off = off;
@@ -83,14 +83,14 @@ static void set_tok(struct classify_lexer *lx, struct classify_token *t,
     t->body_len = 0;
     t->bits = 0;
     if (lx->in_exec)
-        t->bits |= CLASSIFY_TB_IN_EXEC |
-                   (lx->exec_cond ? CLASSIFY_TB_COND_EXEC : 0u);
+        t->bits |= CLASSIFY_TB_IN_EXEC | (lx->exec_cond ? CLASSIFY_TB_COND_EXEC : 0u);
 }
 
-static void fail(struct classify_lexer *lx, struct classify_token *t,
-                 size_t off)
+static void fail(struct classify_lexer *lx, struct classify_token *t, size_t off, bool unterminated)
 {
     set_tok(lx, t, CLASSIFY_TOK_ERROR, off, lx->n);
+    if (unterminated)
+        t->bits |= CLASSIFY_TB_UNTERMINATED;
     lx->failed = true;
     lx->pos = lx->n;
 }
@@ -98,8 +98,8 @@ static void fail(struct classify_lexer *lx, struct classify_token *t,
 /* Scans a quoted run starting at p[start] == q. Returns the offset just past
  * the closing quote, or 0 when unterminated (0 is never a valid end: the
  * opening quote is at least one byte). */
-static size_t scan_quoted(const struct classify_lexer *lx, size_t start,
-                          uint8_t q, bool esc, unsigned *bits)
+static size_t scan_quoted(const struct classify_lexer *lx, size_t start, uint8_t q, bool esc,
+                          unsigned *bits)
 {
     const uint8_t *p = lx->p;
     size_t i = start + 1;
@@ -145,8 +145,8 @@ static void note_backslash(struct classify_lexer *lx, uint8_t q, unsigned bits)
 }
 
 /* Line comment from p[start]; body begins at body. Returns false on NUL. */
-static bool line_comment(struct classify_lexer *lx, struct classify_token *t,
-                         size_t start, size_t body)
+static bool line_comment(struct classify_lexer *lx, struct classify_token *t, size_t start,
+                         size_t body)
 {
     size_t i = body;
     while (i < lx->n && lx->p[i] != '\n') {
@@ -163,14 +163,14 @@ static bool line_comment(struct classify_lexer *lx, struct classify_token *t,
 }
 
 /* Block comment from p[start] ("/" "*"); the search for the closing
- * star-slash begins at from. Returns false when unterminated or on NUL. */
-static bool block_comment(struct classify_lexer *lx, struct classify_token *t,
-                          size_t start, size_t from)
+ * star-slash begins at from. Returns false when unterminated. A NUL byte
+ * inside is comment text, as for the servers (their block comment scanner
+ * stops only at the end of the text). */
+static bool block_comment(struct classify_lexer *lx, struct classify_token *t, size_t start,
+                          size_t from)
 {
     size_t i = from;
     while (i + 1 < lx->n) {
-        if (lx->p[i] == 0)
-            return false;
         if (lx->p[i] == '*' && lx->p[i + 1] == '/') {
             set_tok(lx, t, CLASSIFY_TOK_COMMENT, start, i + 2);
             t->body_off = start + 2;
@@ -185,9 +185,9 @@ static bool block_comment(struct classify_lexer *lx, struct classify_token *t,
 
 /* At p[start] == '/', p[start+1] == '*'. Returns true when a token (a
  * COMMENT) was produced, false when the lexer entered an executable
- * comment and should go on scanning; sets *err on a lexical error. */
-static bool slash_star(struct classify_lexer *lx, struct classify_token *t,
-                       size_t start, bool *err)
+ * comment and should go on scanning; sets *err to 1 for an unterminated
+ * comment, -1 for a nested executable comment. */
+static bool slash_star(struct classify_lexer *lx, struct classify_token *t, size_t start, int *err)
 {
     const uint8_t *p = lx->p;
     size_t n = lx->n;
@@ -200,12 +200,12 @@ static bool slash_star(struct classify_lexer *lx, struct classify_token *t,
     }
     if (i >= n || p[i] != '!') {
         if (!block_comment(lx, t, start, start + 2))
-            *err = true;
+            *err = 1;
         return true;
     }
     i++; /* past '!' */
     if (lx->in_exec) {
-        *err = true; /* nested executable comment */
+        *err = -1; /* nested executable comment */
         return true;
     }
     size_t d = 0;
@@ -222,7 +222,7 @@ static bool slash_star(struct classify_lexer *lx, struct classify_token *t,
         lx->amb |= CLASSIFY_AMB_COND_EXEC;
     if (cond && (lx->mode & CLASSIFY_LEX_SKIP_COND)) {
         if (!block_comment(lx, t, start, i))
-            *err = true;
+            *err = 1;
         return true;
     }
     lx->in_exec = true;
@@ -246,7 +246,7 @@ void classify_lex_next(struct classify_lexer *lx, struct classify_token *t)
         size_t s = lx->pos;
         if (s >= n) {
             if (lx->in_exec) {
-                fail(lx, t, n); /* unterminated executable comment */
+                fail(lx, t, n, true); /* unterminated executable comment */
                 return;
             }
             set_tok(lx, t, CLASSIFY_TOK_END, n, n);
@@ -258,21 +258,20 @@ void classify_lex_next(struct classify_lexer *lx, struct classify_token *t)
 
         switch (c) {
         case 0:
-            fail(lx, t, s);
+            fail(lx, t, s, false);
             return;
         case '#':
             if (!line_comment(lx, t, s, s + 1)) {
-                fail(lx, t, s);
+                fail(lx, t, s, false);
                 return;
             }
             if (lx->mode & CLASSIFY_LEX_COMMENTS)
                 return;
             continue;
         case '-':
-            if (has1 && c1 == '-' &&
-                (s + 2 >= n || p[s + 2] <= 0x20 || p[s + 2] == 0x7f)) {
+            if (has1 && c1 == '-' && (s + 2 >= n || p[s + 2] <= 0x20 || p[s + 2] == 0x7f)) {
                 if (!line_comment(lx, t, s, s + 2)) {
-                    fail(lx, t, s);
+                    fail(lx, t, s, false);
                     return;
                 }
                 if (lx->mode & CLASSIFY_LEX_COMMENTS)
@@ -282,10 +281,10 @@ void classify_lex_next(struct classify_lexer *lx, struct classify_token *t)
             break;
         case '/':
             if (has1 && c1 == '*') {
-                bool err = false;
+                int err = 0;
                 bool produced = slash_star(lx, t, s, &err);
                 if (err) {
-                    fail(lx, t, s);
+                    fail(lx, t, s, err > 0);
                     return;
                 }
                 if (produced && (lx->mode & CLASSIFY_LEX_COMMENTS))
@@ -305,16 +304,14 @@ void classify_lex_next(struct classify_lexer *lx, struct classify_token *t)
         case '"':
         case '`': {
             unsigned bits = 0;
-            bool ident = c == '`' ||
-                         (c == '"' && (lx->mode & CLASSIFY_LEX_DQ_IDENT));
+            bool ident = c == '`' || (c == '"' && (lx->mode & CLASSIFY_LEX_DQ_IDENT));
             size_t end = scan_quoted(lx, s, c, quote_escapes(lx, c), &bits);
             note_backslash(lx, c, bits);
             if (end == 0) {
-                fail(lx, t, s);
+                fail(lx, t, s, true);
                 return;
             }
-            set_tok(lx, t, ident ? CLASSIFY_TOK_QIDENT : CLASSIFY_TOK_STRING,
-                    s, end);
+            set_tok(lx, t, ident ? CLASSIFY_TOK_QIDENT : CLASSIFY_TOK_STRING, s, end);
             t->bits |= bits;
             lx->pos = end;
             return;
@@ -324,11 +321,10 @@ void classify_lex_next(struct classify_lexer *lx, struct classify_token *t)
             size_t i = s + (sys ? 2 : 1);
             if (i < n && (p[i] == '\'' || p[i] == '"' || p[i] == '`')) {
                 unsigned bits = 0;
-                size_t end =
-                    scan_quoted(lx, i, p[i], quote_escapes(lx, p[i]), &bits);
+                size_t end = scan_quoted(lx, i, p[i], quote_escapes(lx, p[i]), &bits);
                 note_backslash(lx, p[i], bits);
                 if (end == 0) {
-                    fail(lx, t, s);
+                    fail(lx, t, s, true);
                     return;
                 }
                 i = end;
@@ -341,8 +337,7 @@ void classify_lex_next(struct classify_lexer *lx, struct classify_token *t)
                 lx->pos = s + 1;
                 return;
             }
-            set_tok(lx, t, sys ? CLASSIFY_TOK_SYSVAR : CLASSIFY_TOK_USERVAR, s,
-                    i);
+            set_tok(lx, t, sys ? CLASSIFY_TOK_SYSVAR : CLASSIFY_TOK_USERVAR, s, i);
             lx->pos = i;
             return;
         }
@@ -397,10 +392,8 @@ void classify_lex_next(struct classify_lexer *lx, struct classify_token *t)
                 }
             }
             bool word = ident && !(c == '0' && (s + 1 < n) &&
-                                   (c1 == 'x' || c1 == 'X' || c1 == 'b' ||
-                                    c1 == 'B'));
-            set_tok(lx, t, word ? CLASSIFY_TOK_WORD : CLASSIFY_TOK_NUMBER, s,
-                    i);
+                                   (c1 == 'x' || c1 == 'X' || c1 == 'b' || c1 == 'B'));
+            set_tok(lx, t, word ? CLASSIFY_TOK_WORD : CLASSIFY_TOK_NUMBER, s, i);
             lx->pos = i;
             return;
         }
