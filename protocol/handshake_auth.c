@@ -31,7 +31,11 @@ int proto_auth_switch_parse(const uint8_t *p, size_t n, struct proto_auth_switch
         return rc;
     proto_rd_rest(&r, &out->data);
     out->scramble = out->data;
-    if (out->scramble.len && out->scramble.p[out->scramble.len - 1] == 0)
+    /* Only the SHA-based plugins NUL-terminate their nonce; an ed25519
+     * nonce may well end in a zero byte that belongs to it. */
+    bool nul_terminated = proto_str_eq(out->plugin, "mysql_native_password") ||
+                          proto_str_eq(out->plugin, "caching_sha2_password");
+    if (nul_terminated && out->scramble.len && out->scramble.p[out->scramble.len - 1] == 0)
         out->scramble.len--;
     return PROTO_OK;
 }

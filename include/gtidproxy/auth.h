@@ -1,8 +1,9 @@
 /*
- * auth.h - the password math of the two auth plugins the proxy speaks:
- * mysql_native_password (SHA-1) and caching_sha2_password (SHA-256, plus
- * RSA-OAEP for full authentication over a plain transport). Facts:
- * shared/PROTOCOL.md 1.5 and 1.6.
+ * auth.h - the password math of the auth plugins the proxy speaks:
+ * mysql_native_password (SHA-1), caching_sha2_password (SHA-256, plus
+ * RSA-OAEP for full authentication over a plain transport), and the
+ * server-side check of MariaDB's client_ed25519. Facts: shared/PROTOCOL.md
+ * 1.5-1.7.
  *
  * Everything is computed with OpenSSL 3 libcrypto (EVP only). Passwords are
  * byte strings (pointer + length), not C strings. Functions that compute
@@ -111,5 +112,22 @@ int auth_sha2_rsa_encrypt(const char *pem, size_t pem_len, const uint8_t nonce[A
 int auth_sha2_rsa_decrypt(const char *pem, size_t pem_len, const uint8_t nonce[AUTH_NONCE_LEN],
                           const uint8_t *cipher, size_t cipher_len, uint8_t *out, size_t cap)
     __attribute__((warn_unused_result));
+
+/* ---- MariaDB client_ed25519 (server side only) ---- */
+
+#define AUTH_ED25519_NONCE_LEN 32 /* sent bare in AuthSwitchRequest */
+#define AUTH_ED25519_SIG_LEN 64
+#define AUTH_ED25519_PUB_LEN 32
+
+/* Parses the account's public key as mysql.user shows it: 43 base64
+ * digits (44 with one '=' is accepted too). PROTO_EBAD otherwise. */
+int auth_ed25519_parse_pubkey(const char *s, size_t n, uint8_t pub[AUTH_ED25519_PUB_LEN])
+    __attribute__((warn_unused_result));
+
+/* True iff sig (must be 64 bytes) is an Ed25519 signature of the nonce
+ * under pub. The proxy can thus check ed25519 clients from the public key
+ * alone; it cannot compute a reply for a backend (see auth_ed25519.c). */
+bool auth_ed25519_verify(const uint8_t *nonce, size_t nonce_len, const uint8_t *sig,
+                         size_t sig_len, const uint8_t pub[AUTH_ED25519_PUB_LEN]);
 
 #endif

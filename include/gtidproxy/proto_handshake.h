@@ -188,7 +188,11 @@ struct proto_auth_switch {
     bool is_old;
     struct proto_str plugin;
     struct proto_str data;     /* all plugin data, e.g. 20-byte nonce + NUL */
-    struct proto_str scramble; /* parse only: data minus one trailing NUL */
+    struct proto_str scramble; /* parse only: the nonce. mysql_native_password
+                                  and caching_sha2_password send nonce + NUL:
+                                  data minus that NUL. Other plugins
+                                  (client_ed25519: a bare 32-byte nonce):
+                                  data itself. */
 };
 int proto_auth_switch_parse(const uint8_t *p, size_t n, struct proto_auth_switch *out)
     __attribute__((warn_unused_result));

@@ -309,12 +309,67 @@ static void test_sha2_rsa(void **state)
     EVP_PKEY_free(pkey);
 }
 
+/* ---- client_ed25519 ---- */
+
+/* Capture C (fixtures README): account ed IDENTIFIED VIA ed25519 USING
+ * PASSWORD('edpw'); mysql.user authentication_string below. Checked
+ * independently with `openssl pkeyutl -verify -rawin` on the same bytes. */
+static const char ed_pub_b64[] = "LIEvGDGjHTmKyz3peLRjPqahOct5n6/BQCNm1bOvot4";
+
+static void test_ed25519_capture(void **state)
+{
+    (void)state;
+    size_t sn, rn;
+    uint8_t *sw = tu_fixture("handshake/ed25519_auth_switch.hex", &sn);
+    uint8_t *sig = tu_fixture("handshake/ed25519_reply.hex", &rn);
+    struct proto_auth_switch as;
+    uint8_t pub[AUTH_ED25519_PUB_LEN], want[AUTH_ED25519_PUB_LEN];
+
+    assert_int_equal(proto_auth_switch_parse(sw, sn, &as), PROTO_OK);
+    assert_true(proto_str_eq(as.plugin, "client_ed25519"));
+    assert_int_equal(as.data.len, AUTH_ED25519_NONCE_LEN);
+    assert_int_equal(as.scramble.len, AUTH_ED25519_NONCE_LEN); /* no NUL to strip */
+    assert_int_equal(rn, AUTH_ED25519_SIG_LEN);
+
+    assert_int_equal(auth_ed25519_parse_pubkey(ed_pub_b64, strlen(ed_pub_b64), pub), PROTO_OK);
+    tu_hex("2c812f1831a31d398acb3de978b4633ea6a139cb799fafc1402366d5b3afa2de", want,
+           sizeof want); /* python3: base64.b64decode(s + "=").hex() */
+    assert_memory_equal(pub, want, sizeof want);
+    assert_true(auth_ed25519_verify(as.scramble.p, as.scramble.len, sig, rn, pub));
+
+    assert_false(auth_ed25519_verify(as.scramble.p, as.scramble.len, sig, rn - 1, pub));
+    assert_false(auth_ed25519_verify(as.scramble.p, as.scramble.len - 1, sig, rn, pub));
+    for (size_t bit = 0; bit < 8 * rn; bit += 13) {
+        sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        assert_false(auth_ed25519_verify(as.scramble.p, as.scramble.len, sig, rn, pub));
+        sig[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    }
+    pub[0] ^= 1;
+    assert_false(auth_ed25519_verify(as.scramble.p, as.scramble.len, sig, rn, pub));
+
+    char padded[45];
+    memcpy(padded, ed_pub_b64, 43);
+    padded[43] = '=';
+    padded[44] = 0;
+    assert_int_equal(auth_ed25519_parse_pubkey(padded, 44, pub), PROTO_OK);
+    assert_memory_equal(pub, want, sizeof want);
+    padded[10] = '!';
+    assert_int_equal(auth_ed25519_parse_pubkey(padded, 44, pub), PROTO_EBAD);
+    assert_int_equal(auth_ed25519_parse_pubkey(ed_pub_b64, 42, pub), PROTO_EBAD);
+    assert_int_equal(auth_ed25519_parse_pubkey("", 0, pub), PROTO_EBAD);
+    padded[10] = '=';
+    assert_int_equal(auth_ed25519_parse_pubkey(padded, 44, pub), PROTO_EBAD);
+    free(sw);
+    free(sig);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_native_capture), cmocka_unit_test(test_native_hash),
         cmocka_unit_test(test_native_verify_rejects), cmocka_unit_test(test_sha2_vectors),
         cmocka_unit_test(test_sha2_xor), cmocka_unit_test(test_sha2_rsa),
+        cmocka_unit_test(test_ed25519_capture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,9 +81,6 @@ static void assert_all_cuts_fail(parse_fn fn, const uint8_t *p, size_t n, void *
 
 /* ---- HandshakeV10 ---- */
 
-static const char *const mariadb_v10s[] = {"handshake/v10_ssl.hex", "handshake/v10_nodb.hex",
-                                           "handshake/v10_db.hex", "handshake/cu_v10.hex",
-                                           "handshake/ed_v10.hex"};
 
 static void test_v10_mariadb_fields(void **state)
 {
@@ -111,8 +108,10 @@ static void test_v10_mariadb_fields(void **state)
 static void test_v10_roundtrip_and_cuts(void **state)
 {
     (void)state;
-    const char *all[] = {mariadb_v10s[0], mariadb_v10s[1], mariadb_v10s[2], mariadb_v10s[3],
-                         mariadb_v10s[4], "handshake/mysql84_v10.hex"};
+    const char *all[] = {"handshake/v10_ssl.hex",     "handshake/v10_nodb.hex",
+                         "handshake/v10_db.hex",      "handshake/cu_v10.hex",
+                         "handshake/ed_v10.hex",      "handshake/ed25519_v10.hex",
+                         "handshake/mysql84_v10.hex"};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         size_t n;
         uint8_t *p = tu_fixture(all[i], &n);
@@ -345,7 +344,7 @@ static void test_response_roundtrip_and_cuts(void **state)
     (void)state;
     const char *all[] = {"handshake/response_nodb.hex", "handshake/response_db.hex",
                          "handshake/cu_response.hex", "handshake/response_ed25519.hex",
-                         "handshake/mysql84_response.hex"};
+                         "handshake/ed25519_response.hex", "handshake/mysql84_response.hex"};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         size_t n;
         uint8_t *p = tu_fixture(all[i], &n);
@@ -565,6 +564,15 @@ static void test_auth_switch(void **state)
     assert_int_equal(proto_auth_switch_parse(p, n, &as), PROTO_OK);
     assert_str(as.plugin, "mysql_native_password");
     assert_int_equal(as.scramble.len, 20);
+    free(p);
+
+    /* An ed25519 nonce keeps a final zero byte: it is nonce, not NUL. */
+    p = tu_fixture("handshake/ed25519_auth_switch.hex", &n);
+    p[n - 1] = 0;
+    assert_int_equal(proto_auth_switch_parse(p, n, &as), PROTO_OK);
+    assert_str(as.plugin, "client_ed25519");
+    assert_int_equal(as.data.len, 32);
+    assert_int_equal(as.scramble.len, 32);
     free(p);
 }
 
