@@ -33,13 +33,12 @@ int auth_ed25519_parse_pubkey(const char *s, size_t n, uint8_t pub[AUTH_ED25519_
     return PROTO_OK;
 }
 
-bool auth_ed25519_verify(const uint8_t *nonce, size_t nonce_len, const uint8_t *sig,
-                         size_t sig_len, const uint8_t pub[AUTH_ED25519_PUB_LEN])
+bool auth_ed25519_verify(const uint8_t *nonce, size_t nonce_len, const uint8_t *sig, size_t sig_len,
+                         const uint8_t pub[AUTH_ED25519_PUB_LEN])
 {
     if (sig_len != AUTH_ED25519_SIG_LEN)
         return false;
-    EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub,
-                                                 AUTH_ED25519_PUB_LEN);
+    EVP_PKEY *pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, AUTH_ED25519_PUB_LEN);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     bool ok = pkey && ctx && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, pkey) == 1 &&
               EVP_DigestVerify(ctx, sig, sig_len, nonce, nonce_len) == 1;

@@ -12,8 +12,7 @@
 #include "auth_internal.h"
 #include "gtidproxy/auth.h"
 
-int auth__digest(const EVP_MD *md, const void *a, size_t an, const void *b, size_t bn,
-                 uint8_t *out)
+int auth__digest(const EVP_MD *md, const void *a, size_t an, const void *b, size_t bn, uint8_t *out)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int ok = ctx && EVP_DigestInit_ex(ctx, md, NULL) && EVP_DigestUpdate(ctx, a, an) &&
@@ -89,15 +88,14 @@ void auth_native_format_hash(const uint8_t stage2[AUTH_NATIVE_LEN],
     out[AUTH_NATIVE_HASH_LEN] = '\0';
 }
 
-bool auth_native_verify(const uint8_t nonce[AUTH_NONCE_LEN], const uint8_t *reply,
-                        size_t reply_len, const uint8_t stage2[AUTH_NATIVE_LEN])
+bool auth_native_verify(const uint8_t nonce[AUTH_NONCE_LEN], const uint8_t *reply, size_t reply_len,
+                        const uint8_t stage2[AUTH_NATIVE_LEN])
 {
     uint8_t key[AUTH_NATIVE_LEN], cand[AUTH_NATIVE_LEN], check[AUTH_NATIVE_LEN];
     bool ok = false;
     if (reply_len != AUTH_NATIVE_LEN)
         return false;
-    if (auth__digest(EVP_sha1(), nonce, AUTH_NONCE_LEN, stage2, AUTH_NATIVE_LEN, key) !=
-        PROTO_OK)
+    if (auth__digest(EVP_sha1(), nonce, AUTH_NONCE_LEN, stage2, AUTH_NATIVE_LEN, key) != PROTO_OK)
         return false;
     for (size_t i = 0; i < AUTH_NATIVE_LEN; i++)
         cand[i] = reply[i] ^ key[i];

@@ -40,8 +40,7 @@ int auth_sha2_reply(const uint8_t nonce[AUTH_NONCE_LEN], const void *pw, size_t 
     /* Digest first, nonce second: the reverse of mysql_native_password. */
     if ((rc = auth__digest(EVP_sha256(), pw, pw_len, NULL, 0, d1)) == PROTO_OK &&
         (rc = auth__digest(EVP_sha256(), d1, sizeof d1, NULL, 0, d2)) == PROTO_OK &&
-        (rc = auth__digest(EVP_sha256(), d2, sizeof d2, nonce, AUTH_NONCE_LEN, key)) ==
-            PROTO_OK) {
+        (rc = auth__digest(EVP_sha256(), d2, sizeof d2, nonce, AUTH_NONCE_LEN, key)) == PROTO_OK) {
         for (size_t i = 0; i < AUTH_SHA2_LEN; i++)
             out[i] = d1[i] ^ key[i];
     }
@@ -50,8 +49,8 @@ int auth_sha2_reply(const uint8_t nonce[AUTH_NONCE_LEN], const void *pw, size_t 
     return rc == PROTO_OK ? AUTH_SHA2_LEN : rc;
 }
 
-bool auth_sha2_verify(const uint8_t nonce[AUTH_NONCE_LEN], const uint8_t *reply,
-                      size_t reply_len, const uint8_t known[AUTH_SHA2_LEN])
+bool auth_sha2_verify(const uint8_t nonce[AUTH_NONCE_LEN], const uint8_t *reply, size_t reply_len,
+                      const uint8_t known[AUTH_SHA2_LEN])
 {
     uint8_t key[AUTH_SHA2_LEN], d1[AUTH_SHA2_LEN], check[AUTH_SHA2_LEN];
     bool ok = false;
@@ -117,8 +116,7 @@ static EVP_PKEY_CTX *oaep_ctx(EVP_PKEY *pkey, bool encrypt)
 }
 
 int auth_sha2_rsa_encrypt(const char *pem, size_t pem_len, const uint8_t nonce[AUTH_NONCE_LEN],
-                          const void *pw, size_t pw_len, uint8_t *out, size_t cap,
-                          size_t *out_len)
+                          const void *pw, size_t pw_len, uint8_t *out, size_t cap, size_t *out_len)
 {
     uint8_t plain[RSA_BLOCK_MAX];
     EVP_PKEY_CTX *ctx = NULL;

@@ -17,7 +17,7 @@
 /* Part 2 is never shorter than 13 bytes: 12 scramble bytes + NUL for the
  * usual 20-byte scramble (MY:auth writes max(13, len - 8)). */
 #define SCRAMBLE_PART2_MIN 13
-#define SCRAMBLE_DEFAULT 20
+#define SCRAMBLE_DEFAULT   20
 
 /* An ERR where the handshake was expected. Capabilities are not yet agreed,
  * so MySQL sends no '#'+SQLSTATE; we still take one if it is there. */

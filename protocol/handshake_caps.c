@@ -5,8 +5,7 @@
  */
 #include "gtidproxy/proto_handshake.h"
 
-int proto_caps_advertise(uint64_t backend_caps, uint64_t supported, unsigned opts,
-                         uint64_t *out)
+int proto_caps_advertise(uint64_t backend_caps, uint64_t supported, unsigned opts, uint64_t *out)
 {
     if ((backend_caps & PROTO_CAPS_REQUIRED) != PROTO_CAPS_REQUIRED)
         return PROTO_EUNSUPPORTED;

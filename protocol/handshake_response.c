@@ -17,8 +17,8 @@
 const char *proto_auth_enc_name(enum proto_auth_enc e)
 {
     switch (e) {
-#define PROTO_AUTH_ENC_CASE(name, text)                                        \
-    case name:                                                                 \
+#define PROTO_AUTH_ENC_CASE(name, text)                                                            \
+    case name:                                                                                     \
         return text;
         PROTO_AUTH_ENC_LIST(PROTO_AUTH_ENC_CASE)
 #undef PROTO_AUTH_ENC_CASE
@@ -57,8 +57,7 @@ int proto_attrs_next(struct proto_attrs_iter *it, struct proto_str *key, struct 
     return rc == PROTO_OK ? 1 : rc;
 }
 
-void proto_attrs_put(struct proto_wr *w, const char *key, size_t klen, const char *val,
-                     size_t vlen)
+void proto_attrs_put(struct proto_wr *w, const char *key, size_t klen, const char *val, size_t vlen)
 {
     proto_wr_lenenc_str(w, key, klen);
     proto_wr_lenenc_str(w, val, vlen);
@@ -136,12 +135,14 @@ static int read_auth(struct proto_rd *r, enum proto_auth_enc enc, struct proto_s
     switch (enc) {
     case PROTO_AUTH_ENC_LENENC:
         return proto_rd_lenenc_str(r, auth);
-    case PROTO_AUTH_ENC_LEN1:
+    case PROTO_AUTH_ENC_LEN1: {
+        struct proto_rd save = *r; /* a failed read leaves the cursor alone */
         if ((rc = proto_rd_u8(r, &len)) != PROTO_OK)
             return rc;
         if ((rc = proto_rd_bytes(r, len, auth)) != PROTO_OK)
-            r->pos--; /* leave the cursor where it was */
+            *r = save;
         return rc;
+    }
     case PROTO_AUTH_ENC_NUL:
         return proto_rd_nul_str(r, auth);
     }
@@ -169,8 +170,7 @@ static int write_auth(struct proto_wr *w, enum proto_auth_enc enc, struct proto_
     return PROTO_EBAD;
 }
 
-int proto_handshake_response_parse(const uint8_t *p, size_t n,
-                                   struct proto_handshake_response *out)
+int proto_handshake_response_parse(const uint8_t *p, size_t n, struct proto_handshake_response *out)
 {
     struct proto_rd r;
     int rc;
@@ -208,8 +208,7 @@ static void write_fixed(struct proto_wr *w, uint64_t caps, uint32_t max_packet, 
     proto_wr_u32(w, (caps & PROTO_CAP(CLIENT_LONG_PASSWORD)) ? 0 : (uint32_t)(caps >> 32));
 }
 
-int proto_ssl_request_build(struct proto_wr *w, uint64_t caps, uint32_t max_packet,
-                            uint8_t charset)
+int proto_ssl_request_build(struct proto_wr *w, uint64_t caps, uint32_t max_packet, uint8_t charset)
 {
     if (!(caps & PROTO_CAP(CLIENT_SSL)) || !(caps & PROTO_CAP(CLIENT_PROTOCOL_41)))
         return PROTO_EBAD;
@@ -251,8 +250,7 @@ int proto_handshake_response_build(struct proto_wr *w, const struct proto_handsh
  * NUL-terminated; never lenenc (MY:auth parse_com_change_user_packet). */
 static enum proto_auth_enc change_user_enc(uint64_t caps)
 {
-    return (caps & PROTO_CAP(CLIENT_SECURE_CONNECTION)) ? PROTO_AUTH_ENC_LEN1
-                                                        : PROTO_AUTH_ENC_NUL;
+    return (caps & PROTO_CAP(CLIENT_SECURE_CONNECTION)) ? PROTO_AUTH_ENC_LEN1 : PROTO_AUTH_ENC_NUL;
 }
 
 int proto_change_user_parse(const uint8_t *p, size_t n, uint64_t caps,

@@ -28,9 +28,9 @@
 
 /* The nonce ("scramble") of HandshakeV10 / AuthSwitchRequest that the
  * native and caching_sha2 plugins use: 20 bytes (sent with a NUL). */
-#define AUTH_NONCE_LEN 20
+#define AUTH_NONCE_LEN  20
 #define AUTH_NATIVE_LEN 20 /* SHA-1 digest: reply and stage2 */
-#define AUTH_SHA2_LEN 32   /* SHA-256 digest: reply and stored digest */
+#define AUTH_SHA2_LEN   32 /* SHA-256 digest: reply and stored digest */
 /* "*" + 40 hex digits, as in mysql.user and SELECT PASSWORD('x'). */
 #define AUTH_NATIVE_HASH_LEN 41
 
@@ -66,8 +66,8 @@ void auth_native_format_hash(const uint8_t stage2[AUTH_NATIVE_LEN],
  * SHA1(nonce ‖ stage2); ok iff SHA1(cand) == stage2. A reply that is not
  * exactly 20 bytes is a mismatch (empty passwords have no stage2: the
  * caller handles password-less accounts itself). */
-bool auth_native_verify(const uint8_t nonce[AUTH_NONCE_LEN], const uint8_t *reply,
-                        size_t reply_len, const uint8_t stage2[AUTH_NATIVE_LEN]);
+bool auth_native_verify(const uint8_t nonce[AUTH_NONCE_LEN], const uint8_t *reply, size_t reply_len,
+                        const uint8_t stage2[AUTH_NATIVE_LEN]);
 
 /* ---- caching_sha2_password ---- */
 
@@ -82,8 +82,8 @@ int auth_sha2_digest2(const void *pw, size_t pw_len, uint8_t out[AUTH_SHA2_LEN])
 
 /* Server-side fast-path check (MY:sha2 Validate_scramble): d = reply XOR
  * SHA256(known ‖ nonce); ok iff SHA256(d) == known. Reply must be 32 bytes. */
-bool auth_sha2_verify(const uint8_t nonce[AUTH_NONCE_LEN], const uint8_t *reply,
-                      size_t reply_len, const uint8_t known[AUTH_SHA2_LEN]);
+bool auth_sha2_verify(const uint8_t nonce[AUTH_NONCE_LEN], const uint8_t *reply, size_t reply_len,
+                      const uint8_t known[AUTH_SHA2_LEN]);
 
 /* Full auth, the bytes under the RSA: out[i] = (pw ‖ 0x00)[i] XOR
  * nonce[i % 20]. Returns pw_len + 1, or PROTO_ENOSPACE when cap is short.
@@ -101,8 +101,8 @@ int auth_sha2_xor_password(const uint8_t nonce[AUTH_NONCE_LEN], const void *pw, 
  * PROTO_ENOSPACE when cap is below the key size. Allocates inside
  * libcrypto (auth is not the per-packet path) and frees before returning. */
 int auth_sha2_rsa_encrypt(const char *pem, size_t pem_len, const uint8_t nonce[AUTH_NONCE_LEN],
-                          const void *pw, size_t pw_len, uint8_t *out, size_t cap,
-                          size_t *out_len) __attribute__((warn_unused_result));
+                          const void *pw, size_t pw_len, uint8_t *out, size_t cap, size_t *out_len)
+    __attribute__((warn_unused_result));
 
 /* Server side of the same (a proxy that owns an RSA key pair): decrypts
  * with the PEM private key (PKCS#8 or PKCS#1) and undoes the XOR, leaving
@@ -116,8 +116,8 @@ int auth_sha2_rsa_decrypt(const char *pem, size_t pem_len, const uint8_t nonce[A
 /* ---- MariaDB client_ed25519 (server side only) ---- */
 
 #define AUTH_ED25519_NONCE_LEN 32 /* sent bare in AuthSwitchRequest */
-#define AUTH_ED25519_SIG_LEN 64
-#define AUTH_ED25519_PUB_LEN 32
+#define AUTH_ED25519_SIG_LEN   64
+#define AUTH_ED25519_PUB_LEN   32
 
 /* Parses the account's public key as mysql.user shows it: 43 base64
  * digits (44 with one '=' is accepted too). PROTO_EBAD otherwise. */
@@ -127,7 +127,7 @@ int auth_ed25519_parse_pubkey(const char *s, size_t n, uint8_t pub[AUTH_ED25519_
 /* True iff sig (must be 64 bytes) is an Ed25519 signature of the nonce
  * under pub. The proxy can thus check ed25519 clients from the public key
  * alone; it cannot compute a reply for a backend (see auth_ed25519.c). */
-bool auth_ed25519_verify(const uint8_t *nonce, size_t nonce_len, const uint8_t *sig,
-                         size_t sig_len, const uint8_t pub[AUTH_ED25519_PUB_LEN]);
+bool auth_ed25519_verify(const uint8_t *nonce, size_t nonce_len, const uint8_t *sig, size_t sig_len,
+                         const uint8_t pub[AUTH_ED25519_PUB_LEN]);
 
 #endif

@@ -69,15 +69,15 @@ struct proto_handshake_v10 {
     struct proto_str server_version; /* raw, e.g. "5.5.5-10.11.19-MariaDB-log" */
     struct proto_str real_version;   /* parse only: raw minus "5.5.5-" */
     uint32_t thread_id;
-    uint64_t caps;       /* full 64 bits; ext part only when bit 0 is clear */
-    uint8_t charset;     /* server default collation id (low 8 bits) */
-    uint16_t status;     /* PROTO_SERVER_STATUS_* */
-    uint8_t scramble_len; /* 8..PROTO_SCRAMBLE_MAX */
+    uint64_t caps;                        /* full 64 bits; ext part only when bit 0 is clear */
+    uint8_t charset;                      /* server default collation id (low 8 bits) */
+    uint16_t status;                      /* PROTO_SERVER_STATUS_* */
+    uint8_t scramble_len;                 /* 8..PROTO_SCRAMBLE_MAX */
     uint8_t scramble[PROTO_SCRAMBLE_MAX]; /* part 1 ‖ part 2, without the
                                              trailing NUL of part 2 */
-    struct proto_str auth_plugin; /* empty without CLIENT_PLUGIN_AUTH */
-    struct proto_handshake_err err; /* set when parse returned
-                                       PROTO_EHANDSHAKE_ERR */
+    struct proto_str auth_plugin;         /* empty without CLIENT_PLUGIN_AUTH */
+    struct proto_handshake_err err;       /* set when parse returned
+                                             PROTO_EHANDSHAKE_ERR */
 };
 
 /* Parses a HandshakeV10 payload. Accepts protocol version 10 with
@@ -106,10 +106,10 @@ int proto_handshake_v10_build(struct proto_wr *w, const struct proto_handshake_v
 
 /* Encodings of the auth response in HandshakeResponse41, chosen by the
  * client's capability flags. */
-#define PROTO_AUTH_ENC_LIST(X)                                                 \
-    X(PROTO_AUTH_ENC_LENENC, "lenenc")   /* PLUGIN_AUTH_LENENC_CLIENT_DATA */  \
-    X(PROTO_AUTH_ENC_LEN1, "len1")       /* SECURE_CONNECTION: int<1> len */   \
-    X(PROTO_AUTH_ENC_NUL, "nul")         /* neither: NUL-terminated */
+#define PROTO_AUTH_ENC_LIST(X)                                                                     \
+    X(PROTO_AUTH_ENC_LENENC, "lenenc") /* PLUGIN_AUTH_LENENC_CLIENT_DATA */                        \
+    X(PROTO_AUTH_ENC_LEN1, "len1")     /* SECURE_CONNECTION: int<1> len */                         \
+    X(PROTO_AUTH_ENC_NUL, "nul")       /* neither: NUL-terminated */
 
 enum proto_auth_enc {
 #define PROTO_AUTH_ENC_ENUM(name, text) name,
@@ -123,12 +123,12 @@ enum proto_auth_enc proto_auth_enc_for(uint64_t client_caps);
 /* HandshakeResponse41 (or SSLRequest). Parsed from a client; also the
  * builder's input. Fields whose flag is not in caps are empty views. */
 struct proto_handshake_response {
-    uint64_t caps;        /* low 32 | MariaDB ext << 32 (ext read only when
-                             the client cleared bit 0, as MariaDB does) */
+    uint64_t caps; /* low 32 | MariaDB ext << 32 (ext read only when
+                      the client cleared bit 0, as MariaDB does) */
     uint32_t max_packet;
     uint8_t charset;
-    bool is_ssl_request;  /* parse only: the 32-byte SSLRequest; nothing
-                             below is set, TLS starts next */
+    bool is_ssl_request; /* parse only: the 32-byte SSLRequest; nothing
+                            below is set, TLS starts next */
     struct proto_str user;
     struct proto_str auth;     /* raw auth response; empty = no password */
     struct proto_str database; /* CLIENT_CONNECT_WITH_DB */
@@ -147,8 +147,7 @@ struct proto_handshake_response {
  * over PROTO_CONNECT_ATTRS_MAX are PROTO_ETOOBIG and attributes whose pairs
  * do not exactly fill their length are PROTO_EBAD. A client without
  * CLIENT_PROTOCOL_41 (HandshakeResponse320) is PROTO_EUNSUPPORTED. */
-int proto_handshake_response_parse(const uint8_t *p, size_t n,
-                                   struct proto_handshake_response *out)
+int proto_handshake_response_parse(const uint8_t *p, size_t n, struct proto_handshake_response *out)
     __attribute__((warn_unused_result));
 
 /* Builds a HandshakeResponse41 from r (is_ssl_request is ignored): the
@@ -160,8 +159,8 @@ int proto_handshake_response_build(struct proto_wr *w, const struct proto_handsh
     __attribute__((warn_unused_result));
 
 /* Builds the 32-byte SSLRequest (caps must include CLIENT_SSL). */
-int proto_ssl_request_build(struct proto_wr *w, uint64_t caps, uint32_t max_packet,
-                            uint8_t charset) __attribute__((warn_unused_result));
+int proto_ssl_request_build(struct proto_wr *w, uint64_t caps, uint32_t max_packet, uint8_t charset)
+    __attribute__((warn_unused_result));
 
 /* True when a client payload is an SSLRequest rather than a full response:
  * exactly 32 bytes and CLIENT_SSL set. */
@@ -218,15 +217,14 @@ struct proto_change_user {
     struct proto_str user;
     struct proto_str auth;
     struct proto_str database;
-    bool has_more;        /* charset (and what follows) present */
+    bool has_more; /* charset (and what follows) present */
     uint16_t charset;
     struct proto_str plugin;
     struct proto_str attrs; /* without the lenenc total length */
 };
 /* caps: the capabilities negotiated on this connection (the client's). */
 int proto_change_user_parse(const uint8_t *p, size_t n, uint64_t caps,
-                            struct proto_change_user *out)
-    __attribute__((warn_unused_result));
+                            struct proto_change_user *out) __attribute__((warn_unused_result));
 int proto_change_user_build(struct proto_wr *w, uint64_t caps, const struct proto_change_user *cu)
     __attribute__((warn_unused_result));
 
@@ -256,39 +254,37 @@ int proto_change_user_build(struct proto_wr *w, uint64_t caps, const struct prot
  *   required from the backend (PROTO_EUNSUPPORTED otherwise): the codec has
  *   no pre-4.1 or pre-plugin paths.
  */
-#define PROTO_CAPS_OPT_TLS              0x1u
-#define PROTO_CAPS_OPT_QUERY_ATTRS      0x2u
+#define PROTO_CAPS_OPT_TLS               0x1u
+#define PROTO_CAPS_OPT_QUERY_ATTRS       0x2u
 #define PROTO_CAPS_OPT_OPTIONAL_METADATA 0x4u
 
 /* Flags the proxy never advertises, whatever `supported` says. */
-#define PROTO_CAPS_NEVER                                                       \
-    (PROTO_CAP(CLIENT_COMPRESS) | PROTO_CAP(CLIENT_ZSTD_COMPRESSION_ALGORITHM) | \
-     PROTO_CAP(CLIENT_SSL_VERIFY_SERVER_CERT) | PROTO_CAP(CLIENT_REMEMBER_OPTIONS) | \
-     PROTO_CAP(CLIENT_CAPABILITY_EXTENSION) |                                  \
-     PROTO_CAP(CLIENT_MULTI_FACTOR_AUTHENTICATION))
+#define PROTO_CAPS_NEVER                                                                           \
+    (PROTO_CAP(CLIENT_COMPRESS) | PROTO_CAP(CLIENT_ZSTD_COMPRESSION_ALGORITHM) |                   \
+     PROTO_CAP(CLIENT_SSL_VERIFY_SERVER_CERT) | PROTO_CAP(CLIENT_REMEMBER_OPTIONS) |               \
+     PROTO_CAP(CLIENT_CAPABILITY_EXTENSION) | PROTO_CAP(CLIENT_MULTI_FACTOR_AUTHENTICATION))
 
 /* Flags the backend must have for the proxy to work with it at all. */
-#define PROTO_CAPS_REQUIRED                                                    \
-    (PROTO_CAP(CLIENT_PROTOCOL_41) | PROTO_CAP(CLIENT_SECURE_CONNECTION) |     \
+#define PROTO_CAPS_REQUIRED                                                                        \
+    (PROTO_CAP(CLIENT_PROTOCOL_41) | PROTO_CAP(CLIENT_SECURE_CONNECTION) |                         \
      PROTO_CAP(CLIENT_PLUGIN_AUTH))
 
-/* What protocol/ can parse today: all classic flags but the excluded ones
- * above, plus MariaDB PROGRESS/STMT_BULK/EXTENDED_METADATA/CACHE_METADATA
- * (what libmariadb asks for, PROTOCOL.md 6.2). */
-#define PROTO_CAPS_SUPPORTED_DEFAULT                                           \
-    ((UINT64_C(0xFFFFFFFF) & ~PROTO_CAPS_NEVER &                               \
-      ~PROTO_CAP(CLIENT_QUERY_ATTRIBUTES) &                                    \
-      ~PROTO_CAP(CLIENT_OPTIONAL_RESULTSET_METADATA)) |                        \
-     PROTO_CAP(MARIADB_CLIENT_PROGRESS) |                                      \
-     PROTO_CAP(MARIADB_CLIENT_STMT_BULK_OPERATIONS) |                          \
-     PROTO_CAP(MARIADB_CLIENT_EXTENDED_METADATA) |                             \
-     PROTO_CAP(MARIADB_CLIENT_CACHE_METADATA))
+/* A default `supported` set: all classic flags but the excluded ones above,
+ * plus MariaDB PROGRESS/STMT_BULK/EXTENDED_METADATA/CACHE_METADATA (what
+ * libmariadb asks for, PROTOCOL.md 6.2). Narrow it to what the command-phase
+ * codecs actually handle (e.g. drop CLIENT_DEPRECATE_EOF or
+ * MARIADB_CLIENT_EXTENDED_METADATA if their result parsers lack them). */
+#define PROTO_CAPS_SUPPORTED_DEFAULT                                                               \
+    ((UINT64_C(0xFFFFFFFF) & ~PROTO_CAPS_NEVER & ~PROTO_CAP(CLIENT_QUERY_ATTRIBUTES) &             \
+      ~PROTO_CAP(CLIENT_OPTIONAL_RESULTSET_METADATA)) |                                            \
+     PROTO_CAP(MARIADB_CLIENT_PROGRESS) | PROTO_CAP(MARIADB_CLIENT_STMT_BULK_OPERATIONS) |         \
+     PROTO_CAP(MARIADB_CLIENT_EXTENDED_METADATA) | PROTO_CAP(MARIADB_CLIENT_CACHE_METADATA))
 
 /* Capabilities for the proxy's HandshakeV10 to clients, per the decisions
  * above. Returns PROTO_OK, or PROTO_EUNSUPPORTED when the backend lacks a
  * PROTO_CAPS_REQUIRED flag (*out untouched). */
-int proto_caps_advertise(uint64_t backend_caps, uint64_t supported, unsigned opts,
-                         uint64_t *out) __attribute__((warn_unused_result));
+int proto_caps_advertise(uint64_t backend_caps, uint64_t supported, unsigned opts, uint64_t *out)
+    __attribute__((warn_unused_result));
 
 /* The flags in force on a connection: what the client asked for and the
  * server offered. Extended caps count only when both cleared bit 0 (a

@@ -84,9 +84,11 @@ static void test_native_hash(void **state)
     assert_memory_equal(stage2, parsed, AUTH_NATIVE_LEN);
 
     memset(parsed, 0x55, sizeof parsed);
-    const char *bad[] = {"", "DB14CBAE92D7CB2F84BD3AA7222415B564A4054A0",
+    const char *bad[] = {"",
+                         "DB14CBAE92D7CB2F84BD3AA7222415B564A4054A0",
                          "*DB14CBAE92D7CB2F84BD3AA7222415B564A4054",
-                         "*DB14CBAE92D7CB2F84BD3AA7222415B564A4054G", "606717496665bcba",
+                         "*DB14CBAE92D7CB2F84BD3AA7222415B564A4054G",
+                         "606717496665bcba",
                          "*DB14CBAE92D7CB2F84BD3AA7222415B564A4054A "};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(auth_native_parse_hash(bad[i], strlen(bad[i]), parsed), PROTO_EBAD);
@@ -181,8 +183,8 @@ static void test_sha2_xor(void **state)
     uint8_t nonce[AUTH_NONCE_LEN], want[64], got[64], back[64];
     const char *pw = "correct horse battery staple";
     tu_hex("2a2b397c2747722a773c6051573e6e3352245a77", nonce, sizeof nonce);
-    size_t wn = tu_hex("49444b0e4224060a1f531222321e0c5226503f05530b4a0846371e4f77", want,
-                       sizeof want);
+    size_t wn =
+        tu_hex("49444b0e4224060a1f531222321e0c5226503f05530b4a0846371e4f77", want, sizeof want);
     int n = auth_sha2_xor_password(nonce, pw, strlen(pw), got, sizeof got);
     assert_int_equal(n, (int)strlen(pw) + 1);
     assert_int_equal((size_t)n, wn);
@@ -200,8 +202,7 @@ static void test_sha2_xor(void **state)
 
 static char *pem_of(EVP_PKEY *pkey, int selection, const char *structure, size_t *len)
 {
-    OSSL_ENCODER_CTX *ectx =
-        OSSL_ENCODER_CTX_new_for_pkey(pkey, selection, "PEM", structure, NULL);
+    OSSL_ENCODER_CTX *ectx = OSSL_ENCODER_CTX_new_for_pkey(pkey, selection, "PEM", structure, NULL);
     unsigned char *data = NULL;
     size_t n = 0;
     assert_non_null(ectx);
@@ -287,16 +288,15 @@ static void test_sha2_rsa(void **state)
     assert_int_equal(auth_sha2_rsa_encrypt(spki, spki_len, nonce, longpw, 256 - 42 - 1, cipher,
                                            sizeof cipher, &cn),
                      PROTO_OK);
-    assert_int_equal(auth_sha2_rsa_encrypt(spki, spki_len, nonce, longpw, 256 - 42, cipher,
-                                           sizeof cipher, &cn),
-                     PROTO_ETOOBIG);
     assert_int_equal(
-        auth_sha2_rsa_encrypt(spki, spki_len, nonce, "apppw", 5, cipher, 255, &cn),
-        PROTO_ENOSPACE);
+        auth_sha2_rsa_encrypt(spki, spki_len, nonce, longpw, 256 - 42, cipher, sizeof cipher, &cn),
+        PROTO_ETOOBIG);
+    assert_int_equal(auth_sha2_rsa_encrypt(spki, spki_len, nonce, "apppw", 5, cipher, 255, &cn),
+                     PROTO_ENOSPACE);
     static const char junk[] = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
-    assert_int_equal(auth_sha2_rsa_encrypt(junk, sizeof junk - 1, nonce, "apppw", 5, cipher,
-                                           sizeof cipher, &cn),
-                     PROTO_EBAD);
+    assert_int_equal(
+        auth_sha2_rsa_encrypt(junk, sizeof junk - 1, nonce, "apppw", 5, cipher, sizeof cipher, &cn),
+        PROTO_EBAD);
     assert_int_equal(auth_sha2_rsa_encrypt("", 0, nonce, "apppw", 5, cipher, sizeof cipher, &cn),
                      PROTO_EBAD);
     /* a public key cannot decrypt */
@@ -366,9 +366,12 @@ static void test_ed25519_capture(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_native_capture), cmocka_unit_test(test_native_hash),
-        cmocka_unit_test(test_native_verify_rejects), cmocka_unit_test(test_sha2_vectors),
-        cmocka_unit_test(test_sha2_xor), cmocka_unit_test(test_sha2_rsa),
+        cmocka_unit_test(test_native_capture),
+        cmocka_unit_test(test_native_hash),
+        cmocka_unit_test(test_native_verify_rejects),
+        cmocka_unit_test(test_sha2_vectors),
+        cmocka_unit_test(test_sha2_xor),
+        cmocka_unit_test(test_sha2_rsa),
         cmocka_unit_test(test_ed25519_capture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -81,7 +81,6 @@ static void assert_all_cuts_fail(parse_fn fn, const uint8_t *p, size_t n, void *
 
 /* ---- HandshakeV10 ---- */
 
-
 static void test_v10_mariadb_fields(void **state)
 {
     (void)state;
@@ -108,9 +107,9 @@ static void test_v10_mariadb_fields(void **state)
 static void test_v10_roundtrip_and_cuts(void **state)
 {
     (void)state;
-    const char *all[] = {"handshake/v10_ssl.hex",     "handshake/v10_nodb.hex",
-                         "handshake/v10_db.hex",      "handshake/cu_v10.hex",
-                         "handshake/ed_v10.hex",      "handshake/ed25519_v10.hex",
+    const char *all[] = {"handshake/v10_ssl.hex",    "handshake/v10_nodb.hex",
+                         "handshake/v10_db.hex",     "handshake/cu_v10.hex",
+                         "handshake/ed_v10.hex",     "handshake/ed25519_v10.hex",
                          "handshake/mysql84_v10.hex"};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         size_t n;
@@ -276,10 +275,13 @@ static void assert_attrs(struct proto_str attrs, const struct attr_want *want, s
     assert_int_equal(i, nwant);
 }
 
-static const struct attr_want cli_attrs[] = {
-    {"_os", "Linux"},          {"_client_name", "libmariadb"}, {"_pid", NULL},
-    {"_client_version", "3.3.20"}, {"_platform", "x86_64"},     {"program_name", "mysql"},
-    {"_server_host", "127.0.0.1"}};
+static const struct attr_want cli_attrs[] = {{"_os", "Linux"},
+                                             {"_client_name", "libmariadb"},
+                                             {"_pid", NULL},
+                                             {"_client_version", "3.3.20"},
+                                             {"_platform", "x86_64"},
+                                             {"program_name", "mysql"},
+                                             {"_server_host", "127.0.0.1"}};
 
 static void test_response_mariadb_fields(void **state)
 {
@@ -342,8 +344,8 @@ static void test_response_mysql84(void **state)
 static void test_response_roundtrip_and_cuts(void **state)
 {
     (void)state;
-    const char *all[] = {"handshake/response_nodb.hex", "handshake/response_db.hex",
-                         "handshake/cu_response.hex", "handshake/response_ed25519.hex",
+    const char *all[] = {"handshake/response_nodb.hex",    "handshake/response_db.hex",
+                         "handshake/cu_response.hex",      "handshake/response_ed25519.hex",
                          "handshake/ed25519_response.hex", "handshake/mysql84_response.hex"};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         size_t n;
@@ -633,12 +635,9 @@ static void test_change_user_fields(void **state)
     assert_true(cu.has_more);
     assert_int_equal(cu.charset, 45);
     assert_str(cu.plugin, "mysql_native_password");
-    static const struct attr_want want[] = {{"_os", "Linux"},
-                                            {"_client_name", "libmariadb"},
-                                            {"_pid", NULL},
-                                            {"_client_version", "3.3.20"},
-                                            {"_platform", "x86_64"},
-                                            {"_server_host", "127.0.0.1"}};
+    static const struct attr_want want[] = {{"_os", "Linux"},        {"_client_name", "libmariadb"},
+                                            {"_pid", NULL},          {"_client_version", "3.3.20"},
+                                            {"_platform", "x86_64"}, {"_server_host", "127.0.0.1"}};
     assert_attrs(cu.attrs, want, 6);
     free(p);
     free(ans);
@@ -755,12 +754,11 @@ static void test_caps_advertise_mariadb(void **state)
     assert_true(adv & PROTO_CAP(CLIENT_SSL));
 
     /* A proxy build that cannot parse extended metadata drops it. */
-    assert_int_equal(
-        proto_caps_advertise(hs.caps,
-                             PROTO_CAPS_SUPPORTED_DEFAULT &
-                                 ~PROTO_CAP(MARIADB_CLIENT_EXTENDED_METADATA),
-                             0, &adv),
-        PROTO_OK);
+    assert_int_equal(proto_caps_advertise(hs.caps,
+                                          PROTO_CAPS_SUPPORTED_DEFAULT &
+                                              ~PROTO_CAP(MARIADB_CLIENT_EXTENDED_METADATA),
+                                          0, &adv),
+                     PROTO_OK);
     assert_true((adv >> 32) == 0x15);
 
     /* libmariadb's response caps against that backend. */
@@ -777,8 +775,7 @@ static void test_caps_advertise_mysql(void **state)
 {
     (void)state;
     uint64_t mysql = UINT64_C(0xdfffffff), adv = 0;
-    assert_int_equal(proto_caps_advertise(mysql, PROTO_CAPS_SUPPORTED_DEFAULT, 0, &adv),
-                     PROTO_OK);
+    assert_int_equal(proto_caps_advertise(mysql, PROTO_CAPS_SUPPORTED_DEFAULT, 0, &adv), PROTO_OK);
     assert_true(adv & PROTO_CAP(CLIENT_LONG_PASSWORD));
     assert_true((adv >> 32) == 0);
     assert_false(adv & PROTO_CAP(CLIENT_COMPRESS));
@@ -791,11 +788,10 @@ static void test_caps_advertise_mysql(void **state)
     /* Asked for explicitly, and supported: then advertised. */
     uint64_t sup = PROTO_CAPS_SUPPORTED_DEFAULT | PROTO_CAP(CLIENT_QUERY_ATTRIBUTES) |
                    PROTO_CAP(CLIENT_OPTIONAL_RESULTSET_METADATA);
-    assert_int_equal(proto_caps_advertise(mysql, sup,
-                                          PROTO_CAPS_OPT_QUERY_ATTRS |
-                                              PROTO_CAPS_OPT_OPTIONAL_METADATA,
-                                          &adv),
-                     PROTO_OK);
+    assert_int_equal(
+        proto_caps_advertise(mysql, sup,
+                             PROTO_CAPS_OPT_QUERY_ATTRS | PROTO_CAPS_OPT_OPTIONAL_METADATA, &adv),
+        PROTO_OK);
     assert_true(adv & PROTO_CAP(CLIENT_QUERY_ATTRIBUTES));
     assert_true(adv & PROTO_CAP(CLIENT_OPTIONAL_RESULTSET_METADATA));
     /* Supported but not asked for: still not. */
