@@ -138,8 +138,16 @@ int proto_ok_rewrite(const uint8_t *p, size_t n, uint64_t from_caps,
     if (rc != PROTO_OK)
         return rc;
     if (ok.header == PROTO_EOF_HEADER &&
-        !(to_caps & PROTO_CAP(CLIENT_DEPRECATE_EOF)))
-        return proto_eof_build(w, to_caps, ok.warnings, ok.status);
+        !(to_caps & PROTO_CAP(CLIENT_DEPRECATE_EOF))) {
+        uint16_t status = ok.status;
+        /* MySQL computes the flag in net_send_ok only, so its EOFs never
+         * carry it; MariaDB was seen leaving it set in EOFs to untracked
+         * clients (fixtures README). Clearing it is what MySQL sends and
+         * what any untracked client ignores. */
+        if (!(to_caps & PROTO_CAP(CLIENT_SESSION_TRACK)))
+            status &= (uint16_t)~PROTO_SERVER_SESSION_STATE_CHANGED;
+        return proto_eof_build(w, to_caps, ok.warnings, status);
+    }
     return proto_ok_build(w, to_caps, &ok);
 }
 
@@ -255,8 +263,7 @@ int proto_eof_build(struct proto_wr *w, uint64_t caps, uint16_t warnings,
     proto_wr_u8(w, PROTO_EOF_HEADER);
     if (caps & PROTO_CAP(CLIENT_PROTOCOL_41)) {
         proto_wr_u16(w, warnings);
-        proto_wr_u16(w,
-                     (uint16_t)(status & ~PROTO_SERVER_SESSION_STATE_CHANGED));
+        proto_wr_u16(w, status);
     }
     return proto_wr_finish(w);
 }

@@ -91,8 +91,8 @@ int proto_ok_build(struct proto_wr *w, uint64_t caps,
  * the client does not -> the session state is dropped, the
  * SERVER_SESSION_STATE_CHANGED status bit is cleared and info is written in
  * the non-tracking form. An OK-as-EOF (0xFE) stays 0xFE when to_caps has
- * CLIENT_DEPRECATE_EOF and becomes a classic 5-byte EOF (warnings, status)
- * otherwise. Returns PROTO_OK, a parse error of proto_ok_parse, or
+ * CLIENT_DEPRECATE_EOF and becomes a classic 5-byte EOF (warnings, status;
+ * SESSION_STATE_CHANGED cleared unless to_caps tracks) otherwise. Returns PROTO_OK, a parse error of proto_ok_parse, or
  * PROTO_ENOSPACE.
  */
 int proto_ok_rewrite(const uint8_t *p, size_t n, uint64_t from_caps,
@@ -169,8 +169,8 @@ struct proto_eof {
 int proto_eof_parse(const uint8_t *p, size_t n, uint64_t caps,
                     struct proto_eof *out) __attribute__((warn_unused_result));
 
-/* Writes a classic EOF payload (5 bytes with PROTOCOL_41, else 1). The
- * SERVER_SESSION_STATE_CHANGED bit is cleared: an EOF carries no state. */
+/* Writes a classic EOF payload (5 bytes with PROTOCOL_41, else 1); status
+ * is written as given. */
 int proto_eof_build(struct proto_wr *w, uint64_t caps, uint16_t warnings,
                     uint16_t status) __attribute__((warn_unused_result));
 

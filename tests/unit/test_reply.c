@@ -273,7 +273,7 @@ static void test_eof_and_kinds(void **state)
     uint8_t out[8];
     struct proto_wr w;
     proto_wr_init(&w, out, sizeof out);
-    assert_int_equal(proto_eof_build(&w, CAPS_41, 1, 0x4022), PROTO_OK);
+    assert_int_equal(proto_eof_build(&w, CAPS_41, 1, 0x0022), PROTO_OK);
     assert_int_equal(w.len, n);
     assert_memory_equal(out, b, n);
 
