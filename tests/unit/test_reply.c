@@ -179,6 +179,18 @@ static size_t check_rewrite_pairs(const char *fixture, uint64_t from,
         assert_int_equal(proto_ok_rewrite(want, want_n, to, to, &w), PROTO_OK);
         assert_int_equal(w.len, want_n);
         assert_memory_equal(got, want, want_n);
+        /* Every cut of a tracked OK is ETRUNC, except one right before
+         * the info of an OK without session state: info may be omitted, so
+         * that prefix is itself a complete OK. */
+        size_t fixed_end = a.info_present ? (size_t)(a.info.p - in) -
+                                                proto_lenenc_size(a.info.len)
+                                          : in_n;
+        for (size_t cut = 0; cut < in_n; cut++) {
+            struct proto_ok c;
+            bool whole = !a.has_session_state && cut == fixed_end;
+            assert_int_equal(proto_ok_parse(in, cut, from, &c),
+                             whole ? PROTO_OK : PROTO_ETRUNC);
+        }
         if (in[0] == 0xFE)
             (*fe_pairs)++;
         pairs++;
@@ -226,6 +238,32 @@ static void test_err(void **state)
     assert_int_equal(proto_err_parse(b, n, 0, &e), PROTO_OK);
     assert_false(e.has_sqlstate);
     assert_int_equal(e.message.len, n - 3);
+
+    /* Real pre-handshake ERR from MariaDB: code 1040, no SQLSTATE. */
+    size_t fn;
+    uint8_t *f = tu_fixture("reply/err_preauth_too_many.hex", &fn);
+    assert_int_equal(proto_err_parse(f, fn, 0, &e), PROTO_OK);
+    assert_int_equal(e.code, 1040);
+    assert_false(e.has_sqlstate);
+    assert_true(proto_str_eq(e.message, "Too many connections"));
+    assert_int_equal(proto_reply_first_kind(f, fn, 0), PROTO_REPLY_ERR);
+    free(f);
+
+    /* Real ERRs after a statement, with SQLSTATE. */
+    f = tu_fixture("reply/err_dup_key.hex", &fn);
+    assert_int_equal(proto_err_parse(f, fn, CAPS_CLI, &e), PROTO_OK);
+    assert_int_equal(e.code, 1062);
+    assert_true(proto_str_eq(e.sqlstate, "23000"));
+    assert_true(
+        proto_str_eq(e.message, "Duplicate entry '1' for key 'PRIMARY'"));
+    assert_int_equal(proto_reply_row_kind(f, fn, CAPS_CLI), PROTO_REPLY_ERR);
+    free(f);
+    f = tu_fixture("reply/err_no_such_table.hex", &fn);
+    assert_int_equal(proto_err_parse(f, fn, CAPS_CLI, &e), PROTO_OK);
+    assert_int_equal(e.code, 1146);
+    assert_true(proto_str_eq(e.sqlstate, "42S02"));
+    assert_true(proto_str_eq(e.message, "Table 'rt.nosuch' doesn't exist"));
+    free(f);
 
     uint8_t out[600];
     struct proto_wr w;
@@ -290,6 +328,23 @@ static void test_eof_and_kinds(void **state)
     assert_true(proto_str_eq(pr.stage_name, "copy"));
     for (size_t cut = 0; cut < n; cut++)
         assert_int_equal(proto_progress_parse(b, cut, &pr), PROTO_ETRUNC);
+
+    /* Real classic EOF ending rows inside START TRANSACTION READ ONLY:
+     * status IN_TRANS|AUTOCOMMIT|NO_INDEX_USED|IN_TRANS_READONLY|
+     * SESSION_STATE_CHANGED (an EOF carries the flag but no state). */
+    size_t fn;
+    uint8_t *f = tu_fixture("reply/eof_resultset.hex", &fn);
+    assert_int_equal(proto_reply_row_kind(f, fn, CAPS_CLI), PROTO_REPLY_EOF);
+    assert_int_equal(proto_eof_parse(f, fn, CAPS_CLI, &eof), PROTO_OK);
+    assert_int_equal(eof.warnings, 0);
+    assert_int_equal(eof.status, 0x6023);
+    free(f);
+    /* The real OK-as-EOF (DEPRECATE_EOF) is a terminator, not a row. */
+    f = tu_fixture("reply/ok_eof_session_state.hex", &fn);
+    assert_int_equal(proto_reply_row_kind(f, fn, CAPS_RAW_EOF_TRACK),
+                     PROTO_REPLY_OK_EOF);
+    assert_int_equal(proto_reply_row_kind(f, fn, CAPS_CLI), PROTO_REPLY_ROW);
+    free(f);
 
     assert_string_equal(proto_reply_kind_name(PROTO_REPLY_OK_EOF), "OK_EOF");
     assert_string_equal(proto_reply_kind_name((enum proto_reply_kind)99),
