@@ -347,6 +347,48 @@ static void test_eof_and_kinds(void **state)
     free(f);
 
     assert_string_equal(proto_reply_kind_name(PROTO_REPLY_OK_EOF), "OK_EOF");
+}
+
+/* Real MariaDB progress reports ahead of the OK (fixture README). */
+static void test_progress_real(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t stage, max_stage;
+        uint32_t x1000;
+        const char *name;
+    } want[] = {{1, 2, 672, "copy to tmp table"}, {2, 2, 0, "Enabling keys"}};
+    size_t blob_len, left, n, i = 0;
+    uint8_t *blob = tu_fixture("reply/progress_alter.hex", &blob_len);
+    const uint8_t *cur = blob, *p;
+    left = blob_len;
+    while (next_frame(&cur, &left, &p, &n)) {
+        if (i < 2) {
+            struct proto_progress pr;
+            struct proto_err e;
+            assert_int_equal(proto_reply_first_kind(p, n, CAPS_CLI),
+                             PROTO_REPLY_PROGRESS);
+            assert_true(proto_err_is_progress(p, n));
+            assert_int_equal(proto_progress_parse(p, n, &pr), PROTO_OK);
+            assert_int_equal(pr.stage, want[i].stage);
+            assert_int_equal(pr.max_stage, want[i].max_stage);
+            assert_int_equal(pr.progress_x1000, want[i].x1000);
+            assert_true(proto_str_eq(pr.stage_name, want[i].name));
+            assert_int_equal(proto_err_parse(p, n, CAPS_CLI, &e), PROTO_OK);
+            assert_int_equal(e.code, PROTO_ERR_CODE_PROGRESS);
+        } else {
+            struct proto_ok ok;
+            assert_int_equal(proto_reply_first_kind(p, n, CAPS_CLI),
+                             PROTO_REPLY_OK);
+            assert_int_equal(proto_ok_parse(p, n, CAPS_CLI, &ok), PROTO_OK);
+            assert_true(ok.affected_rows == 1500000);
+            assert_true(proto_str_eq(
+                ok.info, "Records: 1500000  Duplicates: 0  Warnings: 0"));
+        }
+        i++;
+    }
+    assert_int_equal(i, 3);
+    free(blob);
     assert_string_equal(proto_reply_kind_name((enum proto_reply_kind)99),
                         "UNKNOWN");
 }
@@ -361,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_rewrite_real_pairs),
         cmocka_unit_test(test_err),
         cmocka_unit_test(test_eof_and_kinds),
+        cmocka_unit_test(test_progress_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
