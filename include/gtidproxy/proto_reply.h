@@ -65,7 +65,9 @@ struct proto_ok {
  *                  else the raw rest (string<EOF>, as the MySQL docs say).
  * Returns PROTO_OK; PROTO_ETRUNC when a field runs past n (the payload is
  * complete, so a short OK is malformed, not "need more"); PROTO_EBAD for a
- * wrong header or trailing bytes after the session state.
+ * wrong header or trailing bytes after the session state. Both headers are
+ * accepted whatever caps says: whether a 0xFE packet is an OK at all is
+ * decided by proto_reply_first_kind() / proto_reply_row_kind().
  */
 int proto_ok_parse(const uint8_t *p, size_t n, uint64_t caps,
                    struct proto_ok *out) __attribute__((warn_unused_result));
@@ -92,8 +94,12 @@ int proto_ok_build(struct proto_wr *w, uint64_t caps,
  * SERVER_SESSION_STATE_CHANGED status bit is cleared and info is written in
  * the non-tracking form. An OK-as-EOF (0xFE) stays 0xFE when to_caps has
  * CLIENT_DEPRECATE_EOF and becomes a classic 5-byte EOF (warnings, status;
- * SESSION_STATE_CHANGED cleared unless to_caps tracks) otherwise. Returns PROTO_OK, a parse error of proto_ok_parse, or
- * PROTO_ENOSPACE.
+ * SESSION_STATE_CHANGED cleared unless to_caps tracks) otherwise.
+ * Returns PROTO_OK, a parse error of proto_ok_parse, or PROTO_ENOSPACE.
+ * Size: when from_caps has SESSION_TRACK the output is never longer than n
+ * (fields keep their size, the state goes), so a buffer of n bytes does;
+ * otherwise allow n + 8 (a string<EOF> info gains a lenenc prefix). p and
+ * w's buffer must not overlap.
  */
 int proto_ok_rewrite(const uint8_t *p, size_t n, uint64_t from_caps,
                      uint64_t to_caps, struct proto_wr *w)

@@ -129,6 +129,7 @@ static void check_ok(const uint8_t *p, size_t n, uint64_t caps)
     uint64_t to = caps & ~TRACK;
     proto_wr_init(&w, b1, sizeof b1);
     CHECK(proto_ok_rewrite(p, n, caps, to, &w) == PROTO_OK);
+    CHECK(w.len <= ((caps & TRACK) ? n : n + 8)); /* documented bound */
     uint16_t want_status =
         (uint16_t)(ok.status & ~PROTO_SERVER_SESSION_STATE_CHANGED);
     if (ok.header == PROTO_EOF_HEADER && !(to & DEOF)) {
