@@ -270,6 +270,19 @@ int proto_eof_build(struct proto_wr *w, uint64_t caps, uint16_t warnings,
 
 /* ---------------------------------------------------- classification --- */
 
+/* Shortest OK under caps: header + two 1-byte lenencs + status/warnings. A
+ * 0xFE packet shorter than this cannot be an OK-as-EOF even under
+ * DEPRECATE_EOF: it is a classic EOF, which MySQL still sends there at the
+ * end of a binlog dump (MY:pc Protocol_classic::send_eof). */
+static size_t ok_min_len(uint64_t caps)
+{
+    if (caps & PROTO_CAP(CLIENT_PROTOCOL_41))
+        return 7;
+    if (caps & PROTO_CAP(CLIENT_TRANSACTIONS))
+        return 5;
+    return 3;
+}
+
 enum proto_reply_kind proto_reply_first_kind(const uint8_t *p, size_t n,
                                              uint64_t caps)
 {
@@ -284,7 +297,7 @@ enum proto_reply_kind proto_reply_first_kind(const uint8_t *p, size_t n,
     case PROTO_LOCAL_INFILE_HEADER:
         return PROTO_REPLY_LOCAL_INFILE;
     case PROTO_EOF_HEADER:
-        if (caps & PROTO_CAP(CLIENT_DEPRECATE_EOF))
+        if ((caps & PROTO_CAP(CLIENT_DEPRECATE_EOF)) && n >= ok_min_len(caps))
             return PROTO_REPLY_OK_EOF;
         return PROTO_REPLY_EOF;
     default:
@@ -302,7 +315,8 @@ enum proto_reply_kind proto_reply_row_kind(const uint8_t *p, size_t n,
         return proto_err_is_progress(p, n) ? PROTO_REPLY_PROGRESS
                                            : PROTO_REPLY_ERR;
     case PROTO_EOF_HEADER:
-        if ((caps & PROTO_CAP(CLIENT_DEPRECATE_EOF)) && n < PROTO_MAX_PAYLOAD)
+        if ((caps & PROTO_CAP(CLIENT_DEPRECATE_EOF)) &&
+            n >= ok_min_len(caps) && n < PROTO_MAX_PAYLOAD)
             return PROTO_REPLY_OK_EOF;
         if (n <= EOF_MAX_LEN)
             return PROTO_REPLY_EOF;

@@ -203,10 +203,13 @@ enum proto_reply_kind {
 const char *proto_reply_kind_name(enum proto_reply_kind k);
 
 /*
- * Kind of the FIRST packet of a command's response: 0x00 OK, 0xFF ERR or
- * PROGRESS, 0xFB LOCAL_INFILE, 0xFE EOF (COM_SET_OPTION, COM_FIELD_LIST
- * end) or OK_EOF (under DEPRECATE_EOF), anything else RESULTSET.
- * n is the payload length of that (first) packet.
+ * Kind of the FIRST packet of a command's response (command phase only:
+ * during authentication 0xFE is an AuthSwitchRequest): 0x00 OK, 0xFF ERR
+ * or PROGRESS, 0xFB LOCAL_INFILE, 0xFE EOF (COM_SET_OPTION, COM_FIELD_LIST
+ * end) or OK_EOF (under DEPRECATE_EOF, when at least as long as the
+ * shortest OK: 7 bytes with PROTOCOL_41 -- a shorter 0xFE is a classic EOF,
+ * which MySQL still sends at the end of a binlog dump), anything else
+ * RESULTSET. n is the payload length of that (first) packet.
  */
 enum proto_reply_kind proto_reply_first_kind(const uint8_t *p, size_t n,
                                              uint64_t caps);
@@ -214,10 +217,11 @@ enum proto_reply_kind proto_reply_first_kind(const uint8_t *p, size_t n,
 /*
  * Kind of a packet INSIDE a result set (column definitions or rows):
  *   0xFF              -> ERR, or PROGRESS for code 0xFFFF;
- *   0xFE, DEPRECATE_EOF and n < 0xFFFFFF -> OK_EOF (a text row starting
- *                        with 0xFE carries a >= 2^24-byte string, so its
- *                        first packet is a full 0xFFFFFF chunk);
- *   0xFE, n < 9 (no DEPRECATE_EOF)       -> EOF;
+ *   0xFE, DEPRECATE_EOF, shortest-OK length <= n < 0xFFFFFF -> OK_EOF (a
+ *                        text row starting with 0xFE carries a >= 2^24-byte
+ *                        string, so its first packet is a full 0xFFFFFF
+ *                        chunk);
+ *   0xFE, n < 9 otherwise                -> EOF;
  *   anything else     -> ROW (0x00 starts binary rows and empty strings).
  * n is the length of the packet as framed (a 0xFFFFFF chunk means more
  * follows), so pass the first chunk's length, not a joined length.

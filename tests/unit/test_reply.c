@@ -299,8 +299,19 @@ static void test_eof_and_kinds(void **state)
     for (size_t cut = 0; cut < n; cut++)
         assert_int_equal(proto_eof_parse(b, cut, CAPS_41, &eof), PROTO_ETRUNC);
     assert_int_equal(proto_reply_row_kind(b, n, CAPS_41), PROTO_REPLY_EOF);
-    assert_int_equal(proto_reply_row_kind(b, n, CAPS_MYSQL8),
+    /* Under DEPRECATE_EOF a 5-byte 0xFE is still a classic EOF (shorter
+     * than any OK: MySQL's binlog-dump end); 7 bytes is an OK-as-EOF. */
+    assert_int_equal(proto_reply_row_kind(b, n, CAPS_MYSQL8), PROTO_REPLY_EOF);
+    assert_int_equal(proto_reply_first_kind(b, n, CAPS_MYSQL8),
+                     PROTO_REPLY_EOF);
+    uint8_t okeof[8];
+    size_t okn = tu_hex("fe 00 00 0200 0000", okeof, sizeof okeof);
+    assert_int_equal(proto_reply_row_kind(okeof, okn, CAPS_MYSQL8),
                      PROTO_REPLY_OK_EOF);
+    assert_int_equal(proto_reply_first_kind(okeof, okn, CAPS_MYSQL8),
+                     PROTO_REPLY_OK_EOF);
+    assert_int_equal(proto_reply_first_kind(okeof, okn, CAPS_41),
+                     PROTO_REPLY_EOF);
     /* 0xFE with 9+ bytes and no DEPRECATE_EOF: a row. */
     assert_int_equal(proto_reply_row_kind(b, 9, CAPS_41), PROTO_REPLY_ROW);
     /* A full 0xFFFFFF chunk starting 0xFE is a row even under DEPRECATE_EOF.
