@@ -25,8 +25,13 @@ const char *proto_session_track_name(unsigned type)
     return "UNKNOWN";
 }
 
-static const char *const sysvar_names[PROTO_SYSVAR__COUNT] = {
-#define PROTO_SYSVAR_NAME(name, text) text,
+/* Names with their lengths, so the hot-path lookup rejects most names on
+ * the length compare alone. */
+static const struct {
+    const char *name;
+    size_t len;
+} sysvars[PROTO_SYSVAR__COUNT] = {
+#define PROTO_SYSVAR_NAME(name, text) {text, sizeof(text) - 1},
     PROTO_SYSVAR_LIST(PROTO_SYSVAR_NAME)
 #undef PROTO_SYSVAR_NAME
 };
@@ -35,19 +40,20 @@ const char *proto_sysvar_name(enum proto_sysvar v)
 {
     if ((unsigned)v >= PROTO_SYSVAR__COUNT)
         return "unknown";
-    return sysvar_names[v];
+    return sysvars[v].name;
 }
 
-static bool ascii_ieq(struct proto_str s, const char *cstr)
+/* Servers send variable names in lower case; compare ASCII-case-blind
+ * anyway so "AUTOCOMMIT" cannot slip past the change mask. */
+static bool ascii_ieq(struct proto_str s, const char *lower, size_t n)
 {
-    size_t n = strlen(cstr);
     if (s.len != n)
         return false;
     for (size_t i = 0; i < n; i++) {
         uint8_t c = s.p[i];
         if (c >= 'A' && c <= 'Z')
             c = (uint8_t)(c - 'A' + 'a');
-        if (c != (uint8_t)cstr[i])
+        if (c != (uint8_t)lower[i])
             return false;
     }
     return true;
@@ -56,7 +62,7 @@ static bool ascii_ieq(struct proto_str s, const char *cstr)
 int proto_sysvar_lookup(struct proto_str name)
 {
     for (int i = 0; i < PROTO_SYSVAR__COUNT; i++)
-        if (ascii_ieq(name, sysvar_names[i]))
+        if (ascii_ieq(name, sysvars[i].name, sysvars[i].len))
             return i;
     return -1;
 }
