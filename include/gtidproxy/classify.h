@@ -55,9 +55,11 @@
  * Executable comments (written here with a space after the slash, as a C
  * comment cannot hold the real thing): "/ *! ... * /", "/ *!NNNNN ... * /"
  * (5 or 6 digit version) and "/ *M! ... * /", "/ *M!NNNNNN ... * /" (MariaDB
- * only) hold code that MySQL and MariaDB run. A version up to 50700 is run
- * by every server we support; a higher version and every M! comment is
- * conditional and triggers the second reading (comment skipped). Optimizer
+ * only) hold code that MySQL and MariaDB run. A 5-digit version up to
+ * 50699 is run by every server we support; 50700 and up (MariaDB 10.11
+ * skips 50700..99999, MySQL 8 runs them: checked on MariaDB 10.11.19),
+ * every 6-digit version and every M! comment (MySQL ignores it) are
+ * conditional and trigger the second reading (comment skipped). Optimizer
  * hints "/ *+ ... * /" are comments. Nested executable comments are an
  * error (WRITE).
  *
@@ -395,11 +397,12 @@ struct classify_result {
 };
 
 /* Classifies a whole COM_QUERY text (p, n). Every statement is looked at:
- * several statements are READ only when each is READ (empty statements
- * count as nothing); otherwise WRITE with CLASSIFY_F_MULTI_STATEMENT, and
- * kind/sub/name of the first statement are lost from .kind (use
- * classify_query on the text from .next to walk them one by one). Spans,
- * keyword, sub, name describe the first statement.
+ * several statements (CLASSIFY_F_MULTI_STATEMENT) are READ only when each
+ * non-empty one is READ, else WRITE, and .sub is then NONE; the proxy walks
+ * them one by one with classify_stmt when it needs each statement's
+ * effect (SET autocommit=0; ...). keyword, name, prepare_text, read_only,
+ * autocommit and the spans describe the first statement; flags are the
+ * union over all statements.
  * Returns PROTO_OK; the text itself is never an error (malformed text is
  * WRITE with CLASSIFY_F_LEX_ERROR). out is fully written. */
 int classify_query(const void *p, size_t n, unsigned opts, struct classify_result *out);
