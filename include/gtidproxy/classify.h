@@ -25,9 +25,9 @@
  *
  * Stored functions. `SELECT f(x)` where f is not a known built-in may write
  * (a function can INSERT), so by default it is WRITE with flag STORED_FUNC.
- * Peer proxies (ProxySQL's ^SELECT rules, MaxScale by default) send such a
- * SELECT to a replica; the price of doing so is a silently lost write (the
- * replica is read_only or, worse, accepts it and diverges). The price of our
+ * Rule-based peer proxies (a ProxySQL `^SELECT` query rule) send such a
+ * SELECT to a replica; the price of doing so is a failed or lost write (the
+ * replica is read_only and errors, or, worse, accepts it and diverges). The price of our
  * default is load on the primary for function-heavy read traffic. Callers
  * that know their functions are read-only pass CLASSIFY_O_STORED_FUNC_READ,
  * which keeps such a SELECT READ (the flag is still reported). Built-ins are
@@ -46,8 +46,9 @@
  * sql_mode. Another reading in which the FIRST statement has a string or
  * comment that runs unterminated to the end of the text does not count as
  * disagreeing: a server lexing that way rejects the whole text before
- * running anything (so 'O\'Brien' stays READ). Pass CLASSIFY_O_SQL_MODE_KNOWN (with the session's
- * NO_BACKSLASH_ESCAPES / ANSI_QUOTES bits) to skip the quoting readings.
+ * running anything (so 'O\'Brien' stays READ). Pass
+ * CLASSIFY_O_SQL_MODE_KNOWN (with the session's NO_BACKSLASH_ESCAPES /
+ * ANSI_QUOTES bits) to skip the quoting readings.
  * Client character sets whose multi-byte characters can contain 0x5C or
  * 0x27 bytes (big5, cp932, gbk, sjis, gb18030) are not supported: the lexer
  * assumes an ASCII-transparent encoding such as utf8mb4 or latin1.
@@ -265,11 +266,12 @@ bool hint_is_hint(const uint8_t *body, size_t len);
  * Returns PROTO_OK, or PROTO_EBAD with h->error / h->error_at set (the
  * first error wins; later calls keep it). Non-hint text is PROTO_OK and
  * leaves h unchanged. */
-int hint_parse(const uint8_t *body, size_t len, struct hint_set *h);
+__attribute__((warn_unused_result)) int hint_parse(const uint8_t *body, size_t len,
+                                                   struct hint_set *h);
 /* Checks what only the whole set can tell (consistency=token needs a
  * token=, token= with another level conflicts). PROTO_OK or PROTO_EBAD
  * with h->error set. classify_query calls it when a hint was present. */
-int hint_finish(struct hint_set *h);
+__attribute__((warn_unused_result)) int hint_finish(struct hint_set *h);
 
 /* ------------------------------------------------------------------ */
 /* Classification                                                     */
