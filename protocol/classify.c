@@ -798,6 +798,7 @@ struct stream {
     struct classify_lexer lx;
     struct tok cur, la;
     struct hint_set *hint; /* NULL: this reading does not collect hints */
+    bool first_only;       /* classify_stmt: hints of the first statement only */
     size_t last_end;       /* end of the last content token consumed */
     uint32_t lexflags;     /* CLASSIFY_F_EXEC_COMMENT */
 };
@@ -841,6 +842,8 @@ static void adv(struct stream *s)
     if (!tk_end(&s->cur))
         s->last_end = s->cur.t.off + s->cur.t.len;
     s->cur = s->la;
+    if (s->first_only && s->cur.t.type == CLASSIFY_TOK_SEMI)
+        s->hint = NULL; /* comments past the ';' belong to the next one */
     lex_sig(s, &s->la);
 }
 
@@ -1615,6 +1618,7 @@ static void run_pass(const uint8_t *p, size_t n, unsigned mode, unsigned opts, b
     memset(&s, 0, sizeof s);
     classify_lex_init(&s.lx, p, n, mode | CLASSIFY_LEX_COMMENTS);
     s.hint = hint;
+    s.first_only = first_only;
     lex_sig(&s, &s.la);
     adv(&s);
 

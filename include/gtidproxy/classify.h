@@ -409,8 +409,10 @@ struct classify_result {
  * WRITE with CLASSIFY_F_LEX_ERROR). out is fully written. */
 int classify_query(const void *p, size_t n, unsigned opts, struct classify_result *out);
 
-/* Classifies only the first statement of (p, n): like classify_query on
- * p[0 .. out->next). Use it to walk a multi-statement text. */
+/* Classifies only the first statement of (p, n), as classify_query would
+ * classify p[0 .. out->next) (hints: comments up to its ';' only), plus
+ * CLASSIFY_F_MULTI_STATEMENT when anything but blanks and comments
+ * follows. Use it to walk a multi-statement text: next call at p + next. */
 int classify_stmt(const void *p, size_t n, unsigned opts, struct classify_result *out);
 
 /* Internal, exposed for tests: checks the built-in word table is sorted

@@ -626,6 +626,14 @@ static void test_hint_valid(void **state)
     assert_int_equal(r.hint.consistency, HINT_CONS_STRONG);
     assert_int_equal(r.hint.keys, HINT_K_CONSISTENCY | HINT_K_WAIT_MS);
 
+    /* classify_stmt sees the first statement's hints only. */
+    const char *two = "SELECT 1 /* gtidproxy: wait_ms=5 */; /* gtidproxy: route=primary */ "
+                      "SELECT 2";
+    assert_int_equal(classify_stmt(two, strlen(two), 0, &r), PROTO_OK);
+    assert_int_equal(r.hint.keys, HINT_K_WAIT_MS);
+    r = cq(two);
+    assert_int_equal(r.hint.keys, HINT_K_WAIT_MS | HINT_K_ROUTE);
+
     /* Plain comments are not hints; hints in executable comments are code. */
     r = cq("SELECT 1 /* about gtidproxy: x */");
     assert_false(r.hint.present);
