@@ -1730,8 +1730,10 @@ static int classify_common(const void *text, size_t n, unsigned opts, bool first
             if (rejected)
                 continue; /* that server runs nothing: no disagreement */
             flags |= alt.flags;
-            if (alt.kind != out->kind || alt.sub != out->sub || alt.read_only != out->read_only ||
-                alt.autocommit != out->autocommit)
+            /* Statement boundaries count too: a walker using .next must
+             * not skip a statement another reading sees. */
+            if (alt.kind != out->kind || alt.sub != out->sub || alt.next != out->next ||
+                alt.read_only != out->read_only || alt.autocommit != out->autocommit)
                 disagree = true;
         }
         out->flags = flags;

@@ -391,6 +391,13 @@ static void test_table_mode_known(void **state)
     assert_true(r.flags & CLASSIFY_F_MULTI_STATEMENT);
     assert_false(r.flags & CLASSIFY_F_AMBIGUOUS);
 
+    /* classify_stmt: the other reading ends the first statement earlier
+     * (and its READ agrees), but a walker would then skip the DELETE. */
+    q = "SELECT '\\'; DELETE FROM t; -- '";
+    assert_int_equal(classify_stmt(q, strlen(q), 0, &r), PROTO_OK);
+    assert_int_equal(r.kind, CLASSIFY_WRITE);
+    assert_true(r.flags & CLASSIFY_F_AMBIGUOUS);
+
     /* ANSI_QUOTES: "f"(1) is a function call, "x" an identifier. */
     q = "SELECT \"x\" FROM t";
     assert_int_equal(
