@@ -14,8 +14,8 @@
  *     says otherwise, backslash escapes; `...` identifiers with doubled
  *     backticks and no escapes.
  *   - executable comments are code; the lexer tracks that it is inside one
- *     and the closing star-slash ends it. Conditional ones (version > 50700,
- *     or M!) are skipped in CLASSIFY_LEX_SKIP_COND mode.
+ *     and the closing star-slash ends it. Conditional ones (version >=
+ *     50700, or M!) are skipped in CLASSIFY_LEX_SKIP_COND mode.
  * What it refuses (ERROR token, then END): unterminated strings, quoted
  * identifiers and comments (bit CLASSIFY_TB_UNTERMINATED: the construct
  * runs to the end of the text, so the server rejects that statement too),
@@ -43,9 +43,12 @@ const char *classify_tok_name(enum classify_tok t)
     return tok_names[t];
 }
 
-/* Versions up to this run on every server gtidproxy supports (MySQL >= 5.7,
- * MariaDB >= 10.x report 5xxxx+ / 10xxxx); higher ones are conditional. */
-#define EXEC_VERSION_UNCONDITIONAL 50700u
+/* Versions up to this run on every server we support. Checked on MariaDB
+ * 10.11.19: it runs a 5-digit version up to 50699 and skips 50700..99999
+ * (MySQL 5.7+ features), runs 6-digit versions up to its own (101119).
+ * MySQL >= 5.7 runs every version up to its own. So 50700 and up, every
+ * 6-digit version and every M! comment are conditional. */
+#define EXEC_VERSION_UNCONDITIONAL 50699u
 
 static inline bool is_blank(uint8_t c)
 {
@@ -208,9 +211,12 @@ static bool slash_star(struct classify_lexer *lx, struct classify_token *t, size
         *err = -1; /* nested executable comment */
         return true;
     }
+    /* A version is 5 or 6 digits; MariaDB takes the first 6 of a longer
+     * run and lexes the rest as code (checked: a 7-digit run is version
+     * of the first 6, then code). Fewer than 5 digits are code. */
     size_t d = 0;
     uint32_t version = 0;
-    while (i + d < n && d < 7 && is_digit(p[i + d])) {
+    while (i + d < n && d < 6 && is_digit(p[i + d])) {
         version = version * 10 + (uint32_t)(p[i + d] - '0');
         d++;
     }

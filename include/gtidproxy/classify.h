@@ -25,9 +25,9 @@
  *
  * Stored functions. `SELECT f(x)` where f is not a known built-in may write
  * (a function can INSERT), so by default it is WRITE with flag STORED_FUNC.
- * Peer proxies (ProxySQL's ^SELECT rules, MaxScale by default) send such a
- * SELECT to a replica; the price of doing so is a silently lost write (the
- * replica is read_only or, worse, accepts it and diverges). The price of our
+ * Rule-based peer proxies (a ProxySQL `^SELECT` query rule) send such a
+ * SELECT to a replica; the price of doing so is a failed or lost write (the
+ * replica is read_only and errors, or, worse, accepts it and diverges). The price of our
  * default is load on the primary for function-heavy read traffic. Callers
  * that know their functions are read-only pass CLASSIFY_O_STORED_FUNC_READ,
  * which keeps such a SELECT READ (the flag is still reported). Built-ins are
@@ -46,8 +46,9 @@
  * sql_mode. Another reading in which the FIRST statement has a string or
  * comment that runs unterminated to the end of the text does not count as
  * disagreeing: a server lexing that way rejects the whole text before
- * running anything (so 'O\'Brien' stays READ). Pass CLASSIFY_O_SQL_MODE_KNOWN (with the session's
- * NO_BACKSLASH_ESCAPES / ANSI_QUOTES bits) to skip the quoting readings.
+ * running anything (so 'O\'Brien' stays READ). Pass
+ * CLASSIFY_O_SQL_MODE_KNOWN (with the session's NO_BACKSLASH_ESCAPES /
+ * ANSI_QUOTES bits) to skip the quoting readings.
  * Client character sets whose multi-byte characters can contain 0x5C or
  * 0x27 bytes (big5, cp932, gbk, sjis, gb18030) are not supported: the lexer
  * assumes an ASCII-transparent encoding such as utf8mb4 or latin1.
@@ -55,9 +56,11 @@
  * Executable comments (written here with a space after the slash, as a C
  * comment cannot hold the real thing): "/ *! ... * /", "/ *!NNNNN ... * /"
  * (5 or 6 digit version) and "/ *M! ... * /", "/ *M!NNNNNN ... * /" (MariaDB
- * only) hold code that MySQL and MariaDB run. A version up to 50700 is run
- * by every server we support; a higher version and every M! comment is
- * conditional and triggers the second reading (comment skipped). Optimizer
+ * only) hold code that MySQL and MariaDB run. A 5-digit version up to
+ * 50699 is run by every server we support; 50700 and up (MariaDB 10.11
+ * skips 50700..99999, MySQL 8 runs them: checked on MariaDB 10.11.19),
+ * every 6-digit version and every M! comment (MySQL ignores it) are
+ * conditional and trigger the second reading (comment skipped). Optimizer
  * hints "/ *+ ... * /" are comments. Nested executable comments are an
  * error (WRITE).
  *
@@ -263,11 +266,12 @@ bool hint_is_hint(const uint8_t *body, size_t len);
  * Returns PROTO_OK, or PROTO_EBAD with h->error / h->error_at set (the
  * first error wins; later calls keep it). Non-hint text is PROTO_OK and
  * leaves h unchanged. */
-int hint_parse(const uint8_t *body, size_t len, struct hint_set *h);
+__attribute__((warn_unused_result)) int hint_parse(const uint8_t *body, size_t len,
+                                                   struct hint_set *h);
 /* Checks what only the whole set can tell (consistency=token needs a
  * token=, token= with another level conflicts). PROTO_OK or PROTO_EBAD
  * with h->error set. classify_query calls it when a hint was present. */
-int hint_finish(struct hint_set *h);
+__attribute__((warn_unused_result)) int hint_finish(struct hint_set *h);
 
 /* ------------------------------------------------------------------ */
 /* Classification                                                     */
@@ -395,17 +399,20 @@ struct classify_result {
 };
 
 /* Classifies a whole COM_QUERY text (p, n). Every statement is looked at:
- * several statements are READ only when each is READ (empty statements
- * count as nothing); otherwise WRITE with CLASSIFY_F_MULTI_STATEMENT, and
- * kind/sub/name of the first statement are lost from .kind (use
- * classify_query on the text from .next to walk them one by one). Spans,
- * keyword, sub, name describe the first statement.
+ * several statements (CLASSIFY_F_MULTI_STATEMENT) are READ only when each
+ * non-empty one is READ, else WRITE, and .sub is then NONE; the proxy walks
+ * them one by one with classify_stmt when it needs each statement's
+ * effect (SET autocommit=0; ...). keyword, name, prepare_text, read_only,
+ * autocommit and the spans describe the first statement; flags are the
+ * union over all statements.
  * Returns PROTO_OK; the text itself is never an error (malformed text is
  * WRITE with CLASSIFY_F_LEX_ERROR). out is fully written. */
 int classify_query(const void *p, size_t n, unsigned opts, struct classify_result *out);
 
-/* Classifies only the first statement of (p, n): like classify_query on
- * p[0 .. out->next). Use it to walk a multi-statement text. */
+/* Classifies only the first statement of (p, n), as classify_query would
+ * classify p[0 .. out->next) (hints: comments up to its ';' only), plus
+ * CLASSIFY_F_MULTI_STATEMENT when anything but blanks and comments
+ * follows. Use it to walk a multi-statement text: next call at p + next. */
 int classify_stmt(const void *p, size_t n, unsigned opts, struct classify_result *out);
 
 /* Internal, exposed for tests: checks the built-in word table is sorted

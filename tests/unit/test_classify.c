@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "gtidproxy/classify.h"
+#include "testsupport.h"
 
 #define R      CLASSIFY_READ
 #define W      CLASSIFY_WRITE
@@ -390,6 +391,13 @@ static void test_table_mode_known(void **state)
     assert_true(r.flags & CLASSIFY_F_MULTI_STATEMENT);
     assert_false(r.flags & CLASSIFY_F_AMBIGUOUS);
 
+    /* classify_stmt: the other reading ends the first statement earlier
+     * (and its READ agrees), but a walker would then skip the DELETE. */
+    q = "SELECT '\\'; DELETE FROM t; -- '";
+    assert_int_equal(classify_stmt(q, strlen(q), 0, &r), PROTO_OK);
+    assert_int_equal(r.kind, CLASSIFY_WRITE);
+    assert_true(r.flags & CLASSIFY_F_AMBIGUOUS);
+
     /* ANSI_QUOTES: "f"(1) is a function call, "x" an identifier. */
     q = "SELECT \"x\" FROM t";
     assert_int_equal(
@@ -625,6 +633,14 @@ static void test_hint_valid(void **state)
     assert_int_equal(r.hint.consistency, HINT_CONS_STRONG);
     assert_int_equal(r.hint.keys, HINT_K_CONSISTENCY | HINT_K_WAIT_MS);
 
+    /* classify_stmt sees the first statement's hints only. */
+    const char *two = "SELECT 1 /* gtidproxy: wait_ms=5 */; /* gtidproxy: route=primary */ "
+                      "SELECT 2";
+    assert_int_equal(classify_stmt(two, strlen(two), 0, &r), PROTO_OK);
+    assert_int_equal(r.hint.keys, HINT_K_WAIT_MS);
+    r = cq(two);
+    assert_int_equal(r.hint.keys, HINT_K_WAIT_MS | HINT_K_ROUTE);
+
     /* Plain comments are not hints; hints in executable comments are code. */
     r = cq("SELECT 1 /* about gtidproxy: x */");
     assert_false(r.hint.present);
@@ -727,6 +743,61 @@ static void test_truncations(void **state)
     }
 }
 
+/* Real COM_QUERY packets captured from the mariadb client and a
+ * libmariadb program (tests/fixtures/classify/README.md). */
+static void test_captured(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        enum classify_kind kind;
+        enum classify_sub sub;
+        uint32_t flags;
+    } caps[] = {
+        {"classify/q01_for_update_after_comment.hex", W, SUB(NONE), F(LOCKING_READ)},
+        {"classify/q02_select_into_var.hex", W, SUB(NONE),
+         F(SELECT_INTO) | F(USER_VAR_ASSIGN) | F(USES_USER_VAR)},
+        {"classify/q03_escaped_quote.hex", R, SUB(NONE), 0},
+        {"classify/q04_autocommit_off.hex", T, SUB(AUTOCOMMIT), 0},
+        {"classify/q05_start_trx_read_only.hex", T, SUB(START), 0},
+        {"classify/q06_gtidproxy_hint.hex", R, SUB(NONE), 0},
+        {"classify/q07_commit.hex", T, SUB(COMMIT), 0},
+        {"classify/q08_exec_comment_delete.hex", W, SUB(NONE), F(EXEC_COMMENT)},
+        {"classify/q09_gtid_current_pos.hex", R, SUB(NONE), F(SYS_VAR) | F(SERVER_STATE)},
+        {"classify/q10_multi_select_delete.hex", W, SUB(NONE), F(MULTI_STATEMENT)},
+        {"classify/q11_use_db.hex", S, SUB(USE), 0},
+        {"classify/q12_multi_escaped_backslash.hex", R, SUB(NONE), F(MULTI_STATEMENT)},
+    };
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        size_t n;
+        uint8_t *pkt = tu_fixture(caps[i].file, &n);
+        assert_true(n >= 1);
+        assert_int_equal(pkt[0], 0x03); /* COM_QUERY */
+        struct classify_result r;
+        assert_int_equal(classify_query(pkt + 1, n - 1, 0, &r), PROTO_OK);
+        if (r.kind != caps[i].kind || r.sub != caps[i].sub || r.flags != caps[i].flags) {
+            char got[256];
+            classify_flags_format(r.flags, got, sizeof got);
+            print_error("%s: got %s/%s %s\n", caps[i].file, classify_kind_name(r.kind),
+                        classify_sub_name(r.sub), got);
+            fail();
+        }
+        if (i == 3)
+            assert_int_equal(r.autocommit, 0);
+        if (i == 4)
+            assert_int_equal(r.read_only, 1);
+        if (i == 5) {
+            assert_true(r.hint.present);
+            assert_null(r.hint.error);
+            assert_int_equal(r.hint.consistency, HINT_CONS_EVENTUAL);
+            assert_int_equal(r.hint.wait_ms, 200);
+        }
+        if (i == 10)
+            assert_view(r.name, "test");
+        free(pkt);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -741,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_hint_invalid),
         cmocka_unit_test(test_hint_direct),
         cmocka_unit_test(test_truncations),
+        cmocka_unit_test(test_captured),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,1 @@
+/* app=web */ SELECT * FROM t WHERE a = 1 FOR UPDATE

@@ -1,0 +1,1 @@
+SELECT /* gtidproxy: consistency=eventual wait_ms=200 */ a FROM t

@@ -1,0 +1,1 @@
+SELECT @@gtid_current_pos

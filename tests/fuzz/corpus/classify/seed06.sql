@@ -1,0 +1,1 @@
+/* app=web */ SELECT * FROM t WHERE id = 1 FOR UPDATE

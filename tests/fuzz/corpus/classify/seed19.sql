@@ -1,0 +1,2 @@
+-- comment
+SELECT 1

@@ -1,0 +1,1 @@
+XA START 'xid'

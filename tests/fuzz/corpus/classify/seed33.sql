@@ -1,0 +1,1 @@
+SELECT 1 FOR /*!99999 x */ SHARE

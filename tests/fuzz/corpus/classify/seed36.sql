@@ -1,0 +1,1 @@
+SELECT 1 /* gtidproxy: token='3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5' */

@@ -1,0 +1,1 @@
+SELECT 1 -- gtidproxy: consistency=token token=0-1-5,1-2-9

@@ -1,0 +1,1 @@
+SELECT /* gtidproxy: consistancy=strong */ 1

@@ -1,0 +1,1 @@
+SELECT db.f(a), JSON_TABLE('[1]', '$[*]' COLUMNS (a INT PATH '$')) FROM t

@@ -1,0 +1,1 @@
+SELECT @@global.gtid_executed, @@identity, CURRENT_TIMESTAMP
