@@ -104,7 +104,7 @@ struct want {
 };
 
 #define ERRV(c, s) .is_error = true, .err_code = (c), .sqlstate = (s)
-#define ST(x) .status_valid = true, .status = (x)
+#define ST(x)      .status_valid = true, .status = (x)
 
 static const struct want wants[] = {
     {"query_select_rows", ST(0x0022), .result_sets = 1, .rows = 3},
@@ -420,11 +420,11 @@ static int feed_hex(struct proto_tracker *t, const char *spec)
  * affected 0, insert id 0, status, warnings 0. */
 #define OK_EOF(status_le) "fe 00 00 " status_le " 0000"
 
-#define CAPS_MYSQL_DEOF                                                        \
-    (PROTO_CAP(CLIENT_PROTOCOL_41) | PROTO_CAP(CLIENT_TRANSACTIONS) |          \
-     PROTO_CAP(CLIENT_SECURE_CONNECTION) | PROTO_CAP(CLIENT_MULTI_RESULTS) |   \
-     PROTO_CAP(CLIENT_PS_MULTI_RESULTS) | PROTO_CAP(CLIENT_SESSION_TRACK) |    \
-     PROTO_CAP(CLIENT_DEPRECATE_EOF) | PROTO_CAP(CLIENT_LOCAL_FILES) |         \
+#define CAPS_MYSQL_DEOF                                                                            \
+    (PROTO_CAP(CLIENT_PROTOCOL_41) | PROTO_CAP(CLIENT_TRANSACTIONS) |                              \
+     PROTO_CAP(CLIENT_SECURE_CONNECTION) | PROTO_CAP(CLIENT_MULTI_RESULTS) |                       \
+     PROTO_CAP(CLIENT_PS_MULTI_RESULTS) | PROTO_CAP(CLIENT_SESSION_TRACK) |                        \
+     PROTO_CAP(CLIENT_DEPRECATE_EOF) | PROTO_CAP(CLIENT_LOCAL_FILES) |                             \
      PROTO_CAP(CLIENT_PLUGIN_AUTH))
 
 static void start(struct proto_tracker *t, uint64_t caps, uint8_t com)
@@ -452,9 +452,11 @@ static void test_deprecate_eof_text(void **state)
     start(&t, CAPS_MYSQL_DEOF, PROTO_COM_QUERY);
     assert_int_equal(feed_hex(&t, "01 |" COLDEF "| 0131 |" OK_EOF("0a00")), PROTO_OK);
     assert_int_equal(t.state, PROTO_TRK_FIRST);
-    assert_int_equal(feed_hex(&t, "00 01 00 0240 0000 00 2b 03 29 00 27"
-                                  "33453131464134372d373143412d313145312d394533332d4338304141393432393536323a3233"),
-                     PROTO_OK);
+    assert_int_equal(
+        feed_hex(&t,
+                 "00 01 00 0240 0000 00 2b 03 29 00 27"
+                 "33453131464134372d373143412d313145312d394533332d4338304141393432393536323a3233"),
+        PROTO_OK);
     assert_true(proto_tracker_done(&t));
     assert_int_equal(t.res.session_states, 1);
     assert_int_equal(t.res.result_sets, 1);
@@ -511,8 +513,9 @@ static void test_deprecate_eof_ps(void **state)
     /* EXECUTE of a CALL with OUT params: OUT result set flagged
      * PS_OUT_PARAMS|MORE_RESULTS on its terminator, then the CALL's OK. */
     start(&t, CAPS_MYSQL_DEOF, PROTO_COM_STMT_EXECUTE);
-    assert_int_equal(feed_hex(&t, "01 |" COLDEF "| 00 00 2a000000 |" OK_EOF("0a10") "| 00 00 00 0200 0000"),
-                     PROTO_OK);
+    assert_int_equal(
+        feed_hex(&t, "01 |" COLDEF "| 00 00 2a000000 |" OK_EOF("0a10") "| 00 00 00 0200 0000"),
+        PROTO_OK);
     assert_true(proto_tracker_done(&t));
     assert_true(t.res.out_params);
     assert_int_equal(t.res.oks, 1);
