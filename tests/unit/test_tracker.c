@@ -31,6 +31,12 @@
  * subset of the server's 0x81fff7fe), MariaDB extended 0x1d (PROGRESS,
  * STMT_BULK_OPERATIONS, EXTENDED_METADATA, CACHE_METADATA). */
 #define CAPS_MDB (0x00bea28cull | (0x1dull << 32))
+/* The raw-socket captures: client 0x018fa28c (LONG_FLAG, CONNECT_WITH_DB,
+ * LOCAL_FILES, PROTOCOL_41, TRANSACTIONS, SECURE_CONNECTION, MULTI_STATEMENTS,
+ * MULTI_RESULTS, PS_MULTI_RESULTS, PLUGIN_AUTH, SESSION_TRACK, DEPRECATE_EOF),
+ * MariaDB extended 0 (deof_*) or 0x1d (deofx_*). */
+#define CAPS_DEOF  0x018fa28cull
+#define CAPS_DEOFX (CAPS_DEOF | (0x1dull << 32))
 
 /* ------------------------------------------------------- fixtures --- */
 
@@ -85,6 +91,7 @@ static void load(const char *name, struct fixture *f)
 
 struct want {
     const char *name;
+    uint64_t caps; /* 0: CAPS_MDB */
     bool is_error;
     uint16_t err_code;
     const char *sqlstate;
@@ -153,7 +160,58 @@ static const struct want wants[] = {
     {"stmt_prepare_long_data", ST(0x0002), .stmt_id = 7, .num_params = 1, .num_columns = 1},
     {"stmt_send_long_data", .status_valid = false},
     {"stmt_execute_long_data", ST(0x0002), .result_sets = 1, .rows = 1},
+    /* Real MariaDB replies under CLIENT_DEPRECATE_EOF (raw client, README.md):
+     * no EOF after definitions, OK-with-0xFE terminators. */
+    {"deof_query_select_rows", .caps = CAPS_DEOF, ST(0x0022), .result_sets = 1, .rows = 3},
+    {"deof_query_select_empty", .caps = CAPS_DEOF, ST(0x0002), .result_sets = 1},
+    {"deof_query_multi_insert_select_insert", .caps = CAPS_DEOF, ST(0x4002), .result_sets = 1,
+     .rows = 1, .oks = 2, .affected_total = 2, .session_states = 2},
+    {"deof_query_call_two_resultsets", .caps = CAPS_DEOF, ST(0x0002), .result_sets = 2, .rows = 2,
+     .oks = 1},
+    {"deof_query_multi_error", .caps = CAPS_DEOF, ST(0x000a), ERRV(1146, "42S02"), .result_sets = 1,
+     .rows = 1},
+    {"deof_field_list", .caps = CAPS_DEOF, ST(0x0002), .num_columns = 3},
+    {"deof_set_option_off", .caps = CAPS_DEOF, ST(0x0002)},
+    {"deof_stmt_prepare_select", .caps = CAPS_DEOF, .stmt_id = 1, .num_params = 1,
+     .num_columns = 3},
+    {"deof_stmt_execute_cursor", .caps = CAPS_DEOF, ST(0x0042), .result_sets = 1,
+     .cursor_open = true},
+    {"deof_stmt_fetch_more", .caps = CAPS_DEOF, ST(0x0042), .rows = 2, .cursor_open = true},
+    {"deof_stmt_fetch_err", .caps = CAPS_DEOF, ERRV(6, "HY000"), .rows = 1},
+    {"deof_stmt_execute_rows", .caps = CAPS_DEOF, ST(0x0002), .result_sets = 1, .rows = 2},
+    {"deof_stmt_prepare_call_out", .caps = CAPS_DEOF, .stmt_id = 2, .num_params = 3},
+    {"deof_stmt_execute_out_params", .caps = CAPS_DEOF, ST(0x0002), .result_sets = 1, .rows = 1,
+     .oks = 1, .out_params = true},
+    {"deof_query_load_data_local", .caps = CAPS_DEOF, ST(0x4002), .oks = 1, .affected_total = 2,
+     .session_states = 1, .local_infile = true},
+    {"deofx_query_select_rows", .caps = CAPS_DEOFX, ST(0x0022), .result_sets = 1, .rows = 3},
+    {"deofx_query_select_empty", .caps = CAPS_DEOFX, ST(0x0002), .result_sets = 1},
+    {"deofx_query_multi_insert_select_insert", .caps = CAPS_DEOFX, ST(0x4002), .result_sets = 1,
+     .rows = 1, .oks = 2, .affected_total = 2, .session_states = 2},
+    {"deofx_query_call_two_resultsets", .caps = CAPS_DEOFX, ST(0x0002), .result_sets = 2, .rows = 2,
+     .oks = 1},
+    {"deofx_query_multi_error", .caps = CAPS_DEOFX, ST(0x000a), ERRV(1146, "42S02"),
+     .result_sets = 1, .rows = 1},
+    {"deofx_field_list", .caps = CAPS_DEOFX, ST(0x0002), .num_columns = 3},
+    {"deofx_set_option_off", .caps = CAPS_DEOFX, ST(0x0002)},
+    {"deofx_stmt_prepare_select", .caps = CAPS_DEOFX, .stmt_id = 3, .num_params = 1,
+     .num_columns = 3},
+    {"deofx_stmt_execute_cursor", .caps = CAPS_DEOFX, ST(0x0042), .result_sets = 1,
+     .cursor_open = true},
+    {"deofx_stmt_fetch_more", .caps = CAPS_DEOFX, ST(0x0042), .rows = 2, .cursor_open = true},
+    {"deofx_stmt_fetch_last", .caps = CAPS_DEOFX, ST(0x0082), .rows = 1},
+    {"deofx_stmt_execute_rows", .caps = CAPS_DEOFX, ST(0x0002), .result_sets = 1, .rows = 2},
+    {"deofx_stmt_prepare_call_out", .caps = CAPS_DEOFX, .stmt_id = 4, .num_params = 3},
+    {"deofx_stmt_execute_out_params", .caps = CAPS_DEOFX, ST(0x0002), .result_sets = 1, .rows = 1,
+     .oks = 1, .out_params = true},
+    {"deofx_query_load_data_local", .caps = CAPS_DEOFX, ST(0x4002), .oks = 1, .affected_total = 2,
+     .session_states = 1, .local_infile = true},
 };
+
+static uint64_t want_caps(const struct want *w)
+{
+    return w->caps ? w->caps : CAPS_MDB;
+}
 
 static void check_result(const struct want *w, const struct proto_tracker *t)
 {
@@ -350,14 +408,14 @@ static void test_fixtures_whole(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++)
-        run_packets(&wants[i], CAPS_MDB, WHOLE);
+        run_packets(&wants[i], want_caps(&wants[i]), WHOLE);
 }
 
 static void test_fixtures_prefix(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++)
-        run_packets(&wants[i], CAPS_MDB, PREFIX);
+        run_packets(&wants[i], want_caps(&wants[i]), PREFIX);
 }
 
 static void test_fixtures_stream(void **state)
@@ -366,7 +424,7 @@ static void test_fixtures_stream(void **state)
     static const size_t pieces[] = {1, 3, 7, 64, 100000};
     for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++)
         for (size_t j = 0; j < sizeof pieces / sizeof pieces[0]; j++)
-            run_stream(&wants[i], CAPS_MDB, pieces[j]);
+            run_stream(&wants[i], want_caps(&wants[i]), pieces[j]);
 }
 
 /* ------------------------------------- hand-built vectors (hex) --- */
