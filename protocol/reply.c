@@ -138,8 +138,16 @@ int proto_ok_rewrite(const uint8_t *p, size_t n, uint64_t from_caps,
     if (rc != PROTO_OK)
         return rc;
     if (ok.header == PROTO_EOF_HEADER &&
-        !(to_caps & PROTO_CAP(CLIENT_DEPRECATE_EOF)))
-        return proto_eof_build(w, to_caps, ok.warnings, ok.status);
+        !(to_caps & PROTO_CAP(CLIENT_DEPRECATE_EOF))) {
+        uint16_t status = ok.status;
+        /* MySQL computes the flag in net_send_ok only, so its EOFs never
+         * carry it; MariaDB was seen leaving it set in EOFs to untracked
+         * clients (fixtures README). Clearing it is what MySQL sends and
+         * what any untracked client ignores. */
+        if (!(to_caps & PROTO_CAP(CLIENT_SESSION_TRACK)))
+            status &= (uint16_t)~PROTO_SERVER_SESSION_STATE_CHANGED;
+        return proto_eof_build(w, to_caps, ok.warnings, status);
+    }
     return proto_ok_build(w, to_caps, &ok);
 }
 
@@ -255,13 +263,25 @@ int proto_eof_build(struct proto_wr *w, uint64_t caps, uint16_t warnings,
     proto_wr_u8(w, PROTO_EOF_HEADER);
     if (caps & PROTO_CAP(CLIENT_PROTOCOL_41)) {
         proto_wr_u16(w, warnings);
-        proto_wr_u16(w,
-                     (uint16_t)(status & ~PROTO_SERVER_SESSION_STATE_CHANGED));
+        proto_wr_u16(w, status);
     }
     return proto_wr_finish(w);
 }
 
 /* ---------------------------------------------------- classification --- */
+
+/* Shortest OK under caps: header + two 1-byte lenencs + status/warnings. A
+ * 0xFE packet shorter than this cannot be an OK-as-EOF even under
+ * DEPRECATE_EOF: it is a classic EOF, which MySQL still sends there at the
+ * end of a binlog dump (MY:pc Protocol_classic::send_eof). */
+static size_t ok_min_len(uint64_t caps)
+{
+    if (caps & PROTO_CAP(CLIENT_PROTOCOL_41))
+        return 7;
+    if (caps & PROTO_CAP(CLIENT_TRANSACTIONS))
+        return 5;
+    return 3;
+}
 
 enum proto_reply_kind proto_reply_first_kind(const uint8_t *p, size_t n,
                                              uint64_t caps)
@@ -277,7 +297,7 @@ enum proto_reply_kind proto_reply_first_kind(const uint8_t *p, size_t n,
     case PROTO_LOCAL_INFILE_HEADER:
         return PROTO_REPLY_LOCAL_INFILE;
     case PROTO_EOF_HEADER:
-        if (caps & PROTO_CAP(CLIENT_DEPRECATE_EOF))
+        if ((caps & PROTO_CAP(CLIENT_DEPRECATE_EOF)) && n >= ok_min_len(caps))
             return PROTO_REPLY_OK_EOF;
         return PROTO_REPLY_EOF;
     default:
@@ -295,7 +315,8 @@ enum proto_reply_kind proto_reply_row_kind(const uint8_t *p, size_t n,
         return proto_err_is_progress(p, n) ? PROTO_REPLY_PROGRESS
                                            : PROTO_REPLY_ERR;
     case PROTO_EOF_HEADER:
-        if ((caps & PROTO_CAP(CLIENT_DEPRECATE_EOF)) && n < PROTO_MAX_PAYLOAD)
+        if ((caps & PROTO_CAP(CLIENT_DEPRECATE_EOF)) &&
+            n >= ok_min_len(caps) && n < PROTO_MAX_PAYLOAD)
             return PROTO_REPLY_OK_EOF;
         if (n <= EOF_MAX_LEN)
             return PROTO_REPLY_EOF;

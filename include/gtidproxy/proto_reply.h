@@ -65,7 +65,9 @@ struct proto_ok {
  *                  else the raw rest (string<EOF>, as the MySQL docs say).
  * Returns PROTO_OK; PROTO_ETRUNC when a field runs past n (the payload is
  * complete, so a short OK is malformed, not "need more"); PROTO_EBAD for a
- * wrong header or trailing bytes after the session state.
+ * wrong header or trailing bytes after the session state. Both headers are
+ * accepted whatever caps says: whether a 0xFE packet is an OK at all is
+ * decided by proto_reply_first_kind() / proto_reply_row_kind().
  */
 int proto_ok_parse(const uint8_t *p, size_t n, uint64_t caps,
                    struct proto_ok *out) __attribute__((warn_unused_result));
@@ -91,9 +93,13 @@ int proto_ok_build(struct proto_wr *w, uint64_t caps,
  * the client does not -> the session state is dropped, the
  * SERVER_SESSION_STATE_CHANGED status bit is cleared and info is written in
  * the non-tracking form. An OK-as-EOF (0xFE) stays 0xFE when to_caps has
- * CLIENT_DEPRECATE_EOF and becomes a classic 5-byte EOF (warnings, status)
- * otherwise. Returns PROTO_OK, a parse error of proto_ok_parse, or
- * PROTO_ENOSPACE.
+ * CLIENT_DEPRECATE_EOF and becomes a classic 5-byte EOF (warnings, status;
+ * SESSION_STATE_CHANGED cleared unless to_caps tracks) otherwise.
+ * Returns PROTO_OK, a parse error of proto_ok_parse, or PROTO_ENOSPACE.
+ * Size: when from_caps has SESSION_TRACK the output is never longer than n
+ * (fields keep their size, the state goes), so a buffer of n bytes does;
+ * otherwise allow n + 8 (a string<EOF> info gains a lenenc prefix). p and
+ * w's buffer must not overlap.
  */
 int proto_ok_rewrite(const uint8_t *p, size_t n, uint64_t from_caps,
                      uint64_t to_caps, struct proto_wr *w)
@@ -169,8 +175,8 @@ struct proto_eof {
 int proto_eof_parse(const uint8_t *p, size_t n, uint64_t caps,
                     struct proto_eof *out) __attribute__((warn_unused_result));
 
-/* Writes a classic EOF payload (5 bytes with PROTOCOL_41, else 1). The
- * SERVER_SESSION_STATE_CHANGED bit is cleared: an EOF carries no state. */
+/* Writes a classic EOF payload (5 bytes with PROTOCOL_41, else 1); status
+ * is written as given. */
 int proto_eof_build(struct proto_wr *w, uint64_t caps, uint16_t warnings,
                     uint16_t status) __attribute__((warn_unused_result));
 
@@ -197,10 +203,13 @@ enum proto_reply_kind {
 const char *proto_reply_kind_name(enum proto_reply_kind k);
 
 /*
- * Kind of the FIRST packet of a command's response: 0x00 OK, 0xFF ERR or
- * PROGRESS, 0xFB LOCAL_INFILE, 0xFE EOF (COM_SET_OPTION, COM_FIELD_LIST
- * end) or OK_EOF (under DEPRECATE_EOF), anything else RESULTSET.
- * n is the payload length of that (first) packet.
+ * Kind of the FIRST packet of a command's response (command phase only:
+ * during authentication 0xFE is an AuthSwitchRequest): 0x00 OK, 0xFF ERR
+ * or PROGRESS, 0xFB LOCAL_INFILE, 0xFE EOF (COM_SET_OPTION, COM_FIELD_LIST
+ * end) or OK_EOF (under DEPRECATE_EOF, when at least as long as the
+ * shortest OK: 7 bytes with PROTOCOL_41 -- a shorter 0xFE is a classic EOF,
+ * which MySQL still sends at the end of a binlog dump), anything else
+ * RESULTSET. n is the payload length of that (first) packet.
  */
 enum proto_reply_kind proto_reply_first_kind(const uint8_t *p, size_t n,
                                              uint64_t caps);
@@ -208,10 +217,11 @@ enum proto_reply_kind proto_reply_first_kind(const uint8_t *p, size_t n,
 /*
  * Kind of a packet INSIDE a result set (column definitions or rows):
  *   0xFF              -> ERR, or PROGRESS for code 0xFFFF;
- *   0xFE, DEPRECATE_EOF and n < 0xFFFFFF -> OK_EOF (a text row starting
- *                        with 0xFE carries a >= 2^24-byte string, so its
- *                        first packet is a full 0xFFFFFF chunk);
- *   0xFE, n < 9 (no DEPRECATE_EOF)       -> EOF;
+ *   0xFE, DEPRECATE_EOF, shortest-OK length <= n < 0xFFFFFF -> OK_EOF (a
+ *                        text row starting with 0xFE carries a >= 2^24-byte
+ *                        string, so its first packet is a full 0xFFFFFF
+ *                        chunk);
+ *   0xFE, n < 9 otherwise                -> EOF;
  *   anything else     -> ROW (0x00 starts binary rows and empty strings).
  * n is the length of the packet as framed (a 0xFFFFFF chunk means more
  * follows), so pass the first chunk's length, not a joined length.
