@@ -185,12 +185,18 @@ static int eof_only(struct proto_tracker *t, const uint8_t *p, size_t avail, uin
         return rc;
     if (p[0] == PROTO_ERR_HEADER)
         return proto_trk__err(t, p, (size_t)len, out);
-    if (p[0] != PROTO_EOF_HEADER)
-        return proto_trk__fail(t, PROTO_EBAD);
-    if (t->caps & PROTO_CAP(CLIENT_DEPRECATE_EOF))
+    /* proto_reply_first_kind() decides OK-as-EOF vs classic EOF from caps
+     * and length (a 0xFE shorter than any OK is an EOF either way). */
+    switch (proto_reply_first_kind(p, (size_t)len, t->caps)) {
+    case PROTO_REPLY_OK_EOF:
         rc = proto_trk__ok(t, p, (size_t)len, out);
-    else
+        break;
+    case PROTO_REPLY_EOF:
         rc = proto_trk__eof(t, p, (size_t)len, out);
+        break;
+    default:
+        return proto_trk__fail(t, PROTO_EBAD);
+    }
     if (rc == PROTO_OK)
         proto_trk__set_done(t);
     return rc;
