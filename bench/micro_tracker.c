@@ -23,6 +23,7 @@
 #include "gtidproxy/proto_consts.h"
 #include "gtidproxy/proto_frame.h"
 #include "gtidproxy/proto_tracker.h"
+#include "gtidproxy/proto_tracker_stream.h"
 
 #define CAPS_MDB (0x00bea28cull | (0x1dull << 32))
 #define PIECE    (64u * 1024u)
@@ -99,55 +100,16 @@ static uint8_t *build(bool binary, size_t rows, size_t *len, size_t *packets)
     return buf;
 }
 
-struct glue {
-    struct proto_frame_rd fr;
-    struct proto_tracker t;
-    uint8_t buf[4096];
-    size_t have;
-    uint64_t len;
-    bool taken;
-};
-
-static void feed_piece(struct glue *g, const uint8_t *p, size_t n)
+/* Feeds one socket read; the proxy would forward the same bytes. */
+static void feed_piece(struct proto_tracker_stream *st, const uint8_t *p, size_t n)
 {
     while (n > 0) {
-        struct proto_frame_ev ev;
+        struct proto_trk_pkt pkt;
         size_t used;
-        int rc = proto_frame_next(&g->fr, p, n, &used, &ev);
+        int rc = proto_tracker_stream_feed(st, p, n, &used, &pkt);
         p += used;
         n -= used;
-        if (rc == PROTO_NEED_MORE)
-            return;
-        if (rc != PROTO_OK)
-            die(proto_status_str(rc));
-        if (!ev.first)
-            continue;
-        if (ev.kind == PROTO_FRAME_EV_HEADER) {
-            g->len = ev.hdr.len;
-            g->have = 0;
-            g->taken = false;
-            continue;
-        }
-        if (g->taken)
-            continue;
-        struct proto_trk_pkt pkt;
-        if (g->have == 0) {
-            rc = proto_tracker_feed(&g->t, ev.data, ev.len, g->len, &pkt);
-            if (rc == PROTO_OK) {
-                g->taken = true;
-                continue;
-            }
-            if (rc != PROTO_NEED_MORE)
-                die(proto_status_str(rc));
-        }
-        if (g->have + ev.len > sizeof g->buf)
-            die("packet too large for the glue buffer");
-        memcpy(g->buf + g->have, ev.data, ev.len);
-        g->have += ev.len;
-        rc = proto_tracker_feed(&g->t, g->buf, g->have, g->len, &pkt);
-        if (rc == PROTO_OK)
-            g->taken = true;
-        else if (rc != PROTO_NEED_MORE)
+        if (rc < 0)
             die(proto_status_str(rc));
     }
 }
@@ -163,20 +125,19 @@ static void run(const char *label, bool binary, size_t rows)
 {
     size_t len, packets;
     uint8_t *wire = build(binary, rows, &len, &packets);
-    static struct glue g;
+    static uint8_t scratch[4096];
+    struct proto_tracker_stream st;
     double best = 1e30;
     for (int iter = 0; iter < 3; iter++) {
-        proto_frame_rd_init(&g.fr, 1u << 24);
-        proto_frame_rd_expect_seq(&g.fr, 1);
-        proto_tracker_init(&g.t);
-        if (proto_tracker_start(&g.t, CAPS_MDB,
-                                binary ? PROTO_COM_STMT_EXECUTE : PROTO_COM_QUERY) != PROTO_OK)
+        proto_tracker_stream_init(&st, scratch, sizeof scratch, 1u << 24);
+        if (proto_tracker_stream_start(
+                &st, CAPS_MDB, binary ? PROTO_COM_STMT_EXECUTE : PROTO_COM_QUERY) != PROTO_OK)
             die("start");
         double t0 = now();
         for (size_t off = 0; off < len; off += PIECE)
-            feed_piece(&g, wire + off, len - off < PIECE ? len - off : PIECE);
+            feed_piece(&st, wire + off, len - off < PIECE ? len - off : PIECE);
         double dt = now() - t0;
-        if (!proto_tracker_done(&g.t) || g.t.res.rows != rows)
+        if (!proto_tracker_done(&st.trk) || st.trk.res.rows != rows)
             die("reply did not end as built");
         if (dt < best)
             best = dt;

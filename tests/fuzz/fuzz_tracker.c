@@ -7,14 +7,15 @@
  * then records as in tests/fixtures/tracker (a direction byte 'C' for a
  * client packet, anything else for a server packet, then a framed packet).
  *
- * Two trackers run side by side: A gets every server packet whole; B gets
+ * Three trackers run side by side: A gets every server packet whole; B gets
  * each packet first as exact-size copies of its 0..len-1 byte prefixes (so
- * ASan catches any read past what was offered). Invariants (abort()):
+ * ASan catches any read past what was offered); C is a proto_tracker_stream
+ * fed the framed bytes in small pieces. Invariants (abort()):
  *  - NEED_MORE leaves the state alone and asks for more than was offered,
  *    never more than the packet;
  *  - B takes a packet early only for kinds that need one byte (rows,
  *    definitions, auth switch/more, the statistics string);
- *  - A and B agree on every status, state and result after every packet;
+ *  - A, B and C agree on every status, state and result after every packet;
  *  - out.done == (state == DONE); counters never go down;
  *  - after FAILED or DONE every server packet is refused.
  */
@@ -25,6 +26,7 @@
 #include "gtidproxy/proto_consts.h"
 #include "gtidproxy/proto_frame.h"
 #include "gtidproxy/proto_tracker.h"
+#include "gtidproxy/proto_tracker_stream.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -96,6 +98,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(sa == PROTO_EUNSUPPORTED && a.state == PROTO_TRK_IDLE);
         return 0;
     }
+    /* C: scratch as large as the input, so "does not fit" never differs. */
+    uint8_t *scratch = malloc(size);
+    CHECK(scratch);
+    struct proto_tracker_stream c;
+    proto_tracker_stream_init(&c, scratch, size, UINT64_MAX);
+    CHECK(proto_tracker_stream_start(&c, caps, com) == PROTO_OK);
+    c.fr.check_seq = false; /* fuzzed sequence ids are arbitrary */
+    size_t piece = 1 + size % 13;
 
     size_t off = 2;
     while (off < size) {
@@ -105,12 +115,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const uint8_t *payload;
         if (proto_frame_peek(data + off, size - off, &h, &payload) != PROTO_OK)
             break;
+        const uint8_t *wire = data + off;
         off += PROTO_FRAME_HDR_LEN + h.len;
 
+        /* After a failure the stream repeats its first error code while the
+         * bare tracker says EBAD; both must refuse. */
+        bool failed = a.state == PROTO_TRK_FAILED;
         if (client) {
             int ra = proto_tracker_client_packet(&a, h.len);
             int rb = proto_tracker_client_packet(&b, h.len);
+            int rc = proto_tracker_stream_client_packet(&c, h.seq, h.len);
             CHECK(ra == rb && same(&a, &b));
+            CHECK((failed ? rc < 0 : rc == ra) && same(&a, &c.trk));
             CHECK(ra == PROTO_OK || (ra == PROTO_EBAD && a.state == PROTO_TRK_FAILED));
             continue;
         }
@@ -154,8 +170,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int ra = proto_tracker_feed(&a, whole, h.len, h.len, &pa);
         free(whole);
 
+        /* C: the framed bytes in pieces. */
+        int rc = PROTO_OK;
+        size_t wn = PROTO_FRAME_HDR_LEN + h.len, tracked = 0;
+        for (size_t woff = 0; woff < wn && rc >= 0; woff += piece) {
+            const uint8_t *q = wire + woff;
+            size_t left = wn - woff < piece ? wn - woff : piece;
+            while (left > 0) {
+                struct proto_trk_pkt pc;
+                size_t used;
+                int r = proto_tracker_stream_feed(&c, q, left, &used, &pc);
+                CHECK(used <= left);
+                q += used;
+                left -= used;
+                if (r < 0) {
+                    rc = r;
+                    break;
+                }
+                if (r == PROTO_OK) {
+                    tracked++;
+                    CHECK(pc.done == (c.trk.state == PROTO_TRK_DONE));
+                }
+            }
+        }
+
         CHECK(ra != PROTO_NEED_MORE && rb != PROTO_NEED_MORE);
         CHECK(ra == rb && same(&a, &b));
+        CHECK((failed ? rc < 0 : rc == (ra < 0 ? ra : PROTO_OK)) && same(&a, &c.trk));
+        CHECK(tracked == (ra == PROTO_OK ? 1u : 0u));
         if (closed)
             CHECK(ra == PROTO_EBAD);
         if (ra == PROTO_OK) {
@@ -174,5 +216,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                   PROTO_COM_PING) == PROTO_OK);
     if (a.state == PROTO_TRK_FAILED)
         CHECK(proto_tracker_start(&a, caps, PROTO_COM_PING) == PROTO_EBAD);
+    free(scratch);
     return 0;
 }
