@@ -45,8 +45,8 @@ int proto_frame_hdr_parse(const uint8_t *p, size_t n, struct proto_frame_hdr *h)
  * *payload at its payload (inside p). PROTO_NEED_MORE when the header or the
  * payload is not all there yet. Does not join continuation chunks: a caller
  * that sees h->len == PROTO_MAX_PAYLOAD knows another chunk follows. */
-int proto_frame_peek(const uint8_t *p, size_t n, struct proto_frame_hdr *h,
-                     const uint8_t **payload);
+int proto_frame_peek(const uint8_t *p, size_t n, struct proto_frame_hdr *h, const uint8_t **payload)
+    __attribute__((warn_unused_result));
 
 /* True when a chunk of this length is continued by another chunk. */
 static inline bool proto_frame_continues(uint32_t chunk_len)

@@ -26,6 +26,9 @@
  * session state, ERR message) is valid only as long as the caller's buffer;
  * copy what you need (e.g. the GTID) before reusing it.
  *
+ * proto_tracker_stream.h packages exactly this loop (framer + tracker +
+ * a scratch buffer for decoded packets that straddle two reads).
+ *
  * Client packets that are part of the same exchange (LOCAL INFILE file
  * contents and its empty end packet, auth responses during COM_CHANGE_USER)
  * are reported with proto_tracker_client_packet().
