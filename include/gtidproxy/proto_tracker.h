@@ -112,12 +112,15 @@ struct proto_trk_pkt {
     bool done;            /* the reply is complete after this packet */
 };
 
-/* The reply so far; final once the state is DONE. */
+/* The reply so far; final once the state is DONE. The status answers "in a
+ * transaction?" (PROTO_SERVER_STATUS_IN_TRANS), autocommit, etc. for the
+ * session after the reply; the GTID of a commit is in the session state of
+ * the OK packet that reported it (struct proto_trk_pkt, at feed time). */
 struct proto_trk_result {
     bool status_valid; /* an OK/EOF was seen (an ERR carries none) */
     uint16_t status;   /* SERVER_* flags of the last OK/EOF */
     uint16_t warnings; /* warnings of the last OK/EOF */
-    bool is_error;     /* the reply ended with (or contained) an ERR */
+    bool is_error;     /* the reply ended with an ERR (an ERR always ends it) */
     uint16_t err_code;
     char sqlstate[6];        /* NUL-terminated; "" when the ERR had none */
     uint32_t result_sets;    /* column-count packets seen */
@@ -130,7 +133,7 @@ struct proto_trk_result {
     bool out_params;         /* a result set flagged SERVER_PS_OUT_PARAMS */
     bool cursor_open;        /* EXECUTE/FETCH left an open cursor */
     bool local_infile;       /* the server asked for a LOCAL INFILE */
-    /* COM_STMT_PREPARE */
+    /* COM_STMT_PREPARE (num_columns also counts COM_FIELD_LIST definitions) */
     uint32_t stmt_id;
     uint16_t num_params;
     uint16_t num_columns;
@@ -157,7 +160,8 @@ void proto_tracker_init(struct proto_tracker *t);
  * Returns PROTO_OK; PROTO_EUNSUPPORTED for commands this tracker does not
  * follow (binlog dump, COM_STMT_BULK_EXECUTE, ...) or for caps with
  * CLIENT_OPTIONAL_RESULTSET_METADATA (never advertised; its reply shapes
- * are not handled); PROTO_EBAD when the previous reply was not finished.
+ * are not handled); PROTO_EBAD (and FAILED) when the previous reply was not
+ * finished or the tracker had failed. Resets the result.
  */
 int proto_tracker_start(struct proto_tracker *t, uint64_t caps, uint8_t com)
     __attribute__((warn_unused_result));
