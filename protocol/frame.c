@@ -16,8 +16,8 @@
 const char *proto_frame_ev_name(enum proto_frame_ev_kind k)
 {
     switch (k) {
-#define PROTO_FRAME_EV_CASE(name, text)                                        \
-    case name:                                                                 \
+#define PROTO_FRAME_EV_CASE(name, text)                                                            \
+    case name:                                                                                     \
         return text;
         PROTO_FRAME_EV_LIST(PROTO_FRAME_EV_CASE)
 #undef PROTO_FRAME_EV_CASE
@@ -34,8 +34,7 @@ int proto_frame_hdr_parse(const uint8_t *p, size_t n, struct proto_frame_hdr *h)
     return PROTO_OK;
 }
 
-int proto_frame_peek(const uint8_t *p, size_t n, struct proto_frame_hdr *h,
-                     const uint8_t **payload)
+int proto_frame_peek(const uint8_t *p, size_t n, struct proto_frame_hdr *h, const uint8_t **payload)
 {
     int rc = proto_frame_hdr_parse(p, n, h);
     if (rc != PROTO_OK)
@@ -74,8 +73,7 @@ uint32_t proto_frame_split_at(uint64_t total, uint64_t off)
     return left >= PROTO_MAX_PAYLOAD ? PROTO_MAX_PAYLOAD : (uint32_t)left;
 }
 
-void proto_frame_write_packet(struct proto_wr *w, const void *payload, size_t n,
-                              uint8_t *seq)
+void proto_frame_write_packet(struct proto_wr *w, const void *payload, size_t n, uint8_t *seq)
 {
     const uint8_t *src = payload;
     size_t off = 0;
@@ -149,8 +147,8 @@ static int open_chunk(struct proto_frame_rd *r, struct proto_frame_ev *ev)
     return PROTO_OK;
 }
 
-int proto_frame_next(struct proto_frame_rd *r, const uint8_t *p, size_t n,
-                     size_t *used, struct proto_frame_ev *ev)
+int proto_frame_next(struct proto_frame_rd *r, const uint8_t *p, size_t n, size_t *used,
+                     struct proto_frame_ev *ev)
 {
     *used = 0;
     if (r->err != PROTO_OK)

@@ -76,8 +76,7 @@ static void prep_section_done(struct proto_tracker *t, bool params)
 }
 
 /* One definition in PREP_PARAMS / PREP_COLS. */
-static int prep_def(struct proto_tracker *t, const uint8_t *p,
-                    struct proto_trk_pkt *out)
+static int prep_def(struct proto_tracker *t, const uint8_t *p, struct proto_trk_pkt *out)
 {
     if (p[0] != PROTO_TRK_DEF_FIRST_BYTE)
         return proto_trk__fail(t, PROTO_EBAD);
@@ -92,8 +91,8 @@ static int prep_def(struct proto_tracker *t, const uint8_t *p,
     return PROTO_OK;
 }
 
-static int prepare(struct proto_tracker *t, const uint8_t *p, size_t avail,
-                   uint64_t len, struct proto_trk_pkt *out)
+static int prepare(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
+                   struct proto_trk_pkt *out)
 {
     int rc;
     switch (t->state) {
@@ -128,8 +127,8 @@ static int prepare(struct proto_tracker *t, const uint8_t *p, size_t avail,
 
 /* COM_FIELD_LIST: definitions (each with a trailing default value) until a
  * terminator; counted in res.num_columns. */
-static int field_list(struct proto_tracker *t, const uint8_t *p, size_t avail,
-                      uint64_t len, struct proto_trk_pkt *out)
+static int field_list(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
+                      struct proto_trk_pkt *out)
 {
     int rc;
     if (p[0] != PROTO_ERR_HEADER && p[0] != PROTO_EOF_HEADER) {
@@ -161,8 +160,8 @@ static int field_list(struct proto_tracker *t, const uint8_t *p, size_t avail,
 }
 
 /* One OK or ERR (COM_PING, COM_INIT_DB, COM_RESET_CONNECTION, ...). */
-static int simple(struct proto_tracker *t, const uint8_t *p, size_t avail,
-                  uint64_t len, struct proto_trk_pkt *out)
+static int simple(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
+                  struct proto_trk_pkt *out)
 {
     int rc = proto_trk__whole(t, avail, len);
     if (rc != PROTO_OK)
@@ -178,28 +177,34 @@ static int simple(struct proto_tracker *t, const uint8_t *p, size_t avail,
 
 /* COM_SET_OPTION answers with send_eof(): a classic EOF, or under
  * DEPRECATE_EOF an OK with the 0xFE header (PROTOCOL.md 4.1). */
-static int eof_only(struct proto_tracker *t, const uint8_t *p, size_t avail,
-                    uint64_t len, struct proto_trk_pkt *out)
+static int eof_only(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
+                    struct proto_trk_pkt *out)
 {
     int rc = proto_trk__whole(t, avail, len);
     if (rc != PROTO_OK)
         return rc;
     if (p[0] == PROTO_ERR_HEADER)
         return proto_trk__err(t, p, (size_t)len, out);
-    if (p[0] != PROTO_EOF_HEADER)
-        return proto_trk__fail(t, PROTO_EBAD);
-    if (t->caps & PROTO_CAP(CLIENT_DEPRECATE_EOF))
+    /* proto_reply_first_kind() decides OK-as-EOF vs classic EOF from caps
+     * and length (a 0xFE shorter than any OK is an EOF either way). */
+    switch (proto_reply_first_kind(p, (size_t)len, t->caps)) {
+    case PROTO_REPLY_OK_EOF:
         rc = proto_trk__ok(t, p, (size_t)len, out);
-    else
+        break;
+    case PROTO_REPLY_EOF:
         rc = proto_trk__eof(t, p, (size_t)len, out);
+        break;
+    default:
+        return proto_trk__fail(t, PROTO_EBAD);
+    }
     if (rc == PROTO_OK)
         proto_trk__set_done(t);
     return rc;
 }
 
 /* COM_STATISTICS: a bare string ("Uptime: ..."), no OK; ERR possible. */
-static int statistics(struct proto_tracker *t, const uint8_t *p, size_t avail,
-                      uint64_t len, struct proto_trk_pkt *out)
+static int statistics(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
+                      struct proto_trk_pkt *out)
 {
     if (p[0] == PROTO_ERR_HEADER) {
         int rc = proto_trk__whole(t, avail, len);
@@ -214,8 +219,8 @@ static int statistics(struct proto_tracker *t, const uint8_t *p, size_t avail,
 
 /* COM_CHANGE_USER: the auth exchange of PROTOCOL.md 1.4 in the command
  * phase. During auth 0xFE is an AuthSwitchRequest, never an EOF. */
-static int auth(struct proto_tracker *t, const uint8_t *p, size_t avail,
-                uint64_t len, struct proto_trk_pkt *out)
+static int auth(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
+                struct proto_trk_pkt *out)
 {
     int rc;
     switch (p[0]) {
@@ -245,8 +250,8 @@ static int auth(struct proto_tracker *t, const uint8_t *p, size_t avail,
     }
 }
 
-int proto_trk__feed_cmd(struct proto_tracker *t, const uint8_t *p, size_t avail,
-                        uint64_t len, struct proto_trk_pkt *out)
+int proto_trk__feed_cmd(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
+                        struct proto_trk_pkt *out)
 {
     switch (t->state) {
     case PROTO_TRK_PREP_FIRST:

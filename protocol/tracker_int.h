@@ -18,8 +18,7 @@ int proto_trk__whole(struct proto_tracker *t, size_t avail, uint64_t len);
 /* Decoders for complete payloads. Each updates t->res, fills *out and
  * returns PROTO_OK, or fails the tracker. _err also handles MariaDB progress
  * reports (state unchanged) and moves a real error to DONE. */
-int proto_trk__ok(struct proto_tracker *t, const uint8_t *p, size_t len,
-                  struct proto_trk_pkt *out);
+int proto_trk__ok(struct proto_tracker *t, const uint8_t *p, size_t len, struct proto_trk_pkt *out);
 int proto_trk__eof(struct proto_tracker *t, const uint8_t *p, size_t len,
                    struct proto_trk_pkt *out);
 int proto_trk__err(struct proto_tracker *t, const uint8_t *p, size_t len,
@@ -37,10 +36,9 @@ void proto_trk__end_result(struct proto_tracker *t);
 #define PROTO_TRK_DEF_FIRST_BYTE 0x03
 
 /* Per-family handlers; avail >= 1, avail <= len, len >= 1. */
-int proto_trk__feed_resultset(struct proto_tracker *t, const uint8_t *p,
-                              size_t avail, uint64_t len,
+int proto_trk__feed_resultset(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
                               struct proto_trk_pkt *out);
-int proto_trk__feed_cmd(struct proto_tracker *t, const uint8_t *p, size_t avail,
-                        uint64_t len, struct proto_trk_pkt *out);
+int proto_trk__feed_cmd(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
+                        struct proto_trk_pkt *out);
 
 #endif

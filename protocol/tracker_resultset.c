@@ -26,8 +26,7 @@ static bool has_cap(const struct proto_tracker *t, uint64_t cap)
 /* After the last column definition (or none, when metadata was skipped). */
 static void after_coldefs(struct proto_tracker *t)
 {
-    t->state = has_cap(t, PROTO_CAP(CLIENT_DEPRECATE_EOF)) ? PROTO_TRK_ROWS
-                                                           : PROTO_TRK_COLDEFS_EOF;
+    t->state = has_cap(t, PROTO_CAP(CLIENT_DEPRECATE_EOF)) ? PROTO_TRK_ROWS : PROTO_TRK_COLDEFS_EOF;
 }
 
 /* Column count packet: lenenc count (>= 1) [+ int<1> metadata_follows when
@@ -63,8 +62,8 @@ static int column_count(struct proto_tracker *t, const uint8_t *p, size_t len,
     return PROTO_OK;
 }
 
-static int first(struct proto_tracker *t, const uint8_t *p, size_t avail,
-                 uint64_t len, struct proto_trk_pkt *out)
+static int first(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
+                 struct proto_trk_pkt *out)
 {
     int rc = proto_trk__whole(t, avail, len);
     if (rc != PROTO_OK)
@@ -93,8 +92,7 @@ static int first(struct proto_tracker *t, const uint8_t *p, size_t avail,
     }
 }
 
-static int coldef(struct proto_tracker *t, const uint8_t *p,
-                  struct proto_trk_pkt *out)
+static int coldef(struct proto_tracker *t, const uint8_t *p, struct proto_trk_pkt *out)
 {
     if (p[0] != PROTO_TRK_DEF_FIRST_BYTE)
         return proto_trk__fail(t, PROTO_EBAD);
@@ -104,8 +102,8 @@ static int coldef(struct proto_tracker *t, const uint8_t *p,
     return PROTO_OK;
 }
 
-static int coldefs_eof(struct proto_tracker *t, const uint8_t *p, size_t avail,
-                       uint64_t len, struct proto_trk_pkt *out)
+static int coldefs_eof(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
+                       struct proto_trk_pkt *out)
 {
     int rc = proto_trk__whole(t, avail, len);
     if (rc != PROTO_OK)
@@ -129,15 +127,14 @@ static int coldefs_eof(struct proto_tracker *t, const uint8_t *p, size_t avail,
     return PROTO_OK;
 }
 
-static int rows(struct proto_tracker *t, const uint8_t *p, size_t avail,
-                uint64_t len, struct proto_trk_pkt *out)
+static int rows(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
+                struct proto_trk_pkt *out)
 {
     int rc;
     uint8_t h = p[0];
     /* 0xFF is always ERR/progress; 0xFE is a terminator unless the packet
      * fills a whole chunk (a text row whose first cell is >= 2^24 bytes). */
-    bool terminal = h == PROTO_ERR_HEADER ||
-                    (h == PROTO_EOF_HEADER && len < PROTO_MAX_PAYLOAD);
+    bool terminal = h == PROTO_ERR_HEADER || (h == PROTO_EOF_HEADER && len < PROTO_MAX_PAYLOAD);
     if (!terminal) {
         /* Binary rows start with 0x00 (MY:pc binary resultset row). */
         if (t->binary && h != 0x00)
@@ -170,8 +167,8 @@ static int rows(struct proto_tracker *t, const uint8_t *p, size_t avail,
     return PROTO_OK;
 }
 
-static int infile_result(struct proto_tracker *t, const uint8_t *p, size_t avail,
-                         uint64_t len, struct proto_trk_pkt *out)
+static int infile_result(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
+                         struct proto_trk_pkt *out)
 {
     int rc = proto_trk__whole(t, avail, len);
     if (rc != PROTO_OK)
@@ -189,8 +186,7 @@ static int infile_result(struct proto_tracker *t, const uint8_t *p, size_t avail
     }
 }
 
-int proto_trk__feed_resultset(struct proto_tracker *t, const uint8_t *p,
-                              size_t avail, uint64_t len,
+int proto_trk__feed_resultset(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
                               struct proto_trk_pkt *out)
 {
     switch (t->state) {

@@ -45,8 +45,8 @@ int proto_frame_hdr_parse(const uint8_t *p, size_t n, struct proto_frame_hdr *h)
  * *payload at its payload (inside p). PROTO_NEED_MORE when the header or the
  * payload is not all there yet. Does not join continuation chunks: a caller
  * that sees h->len == PROTO_MAX_PAYLOAD knows another chunk follows. */
-int proto_frame_peek(const uint8_t *p, size_t n, struct proto_frame_hdr *h,
-                     const uint8_t **payload);
+int proto_frame_peek(const uint8_t *p, size_t n, struct proto_frame_hdr *h, const uint8_t **payload)
+    __attribute__((warn_unused_result));
 
 /* True when a chunk of this length is continued by another chunk. */
 static inline bool proto_frame_continues(uint32_t chunk_len)
@@ -71,8 +71,7 @@ uint64_t proto_frame_chunk_count(uint64_t payload_len);
  * and the empty terminator when needed. *seq is the id of the first chunk on
  * entry and the id the next packet must use on return (wraps 255 -> 0). Errors
  * are sticky in w (PROTO_ENOSPACE), as for every proto_wr writer. */
-void proto_frame_write_packet(struct proto_wr *w, const void *payload, size_t n,
-                              uint8_t *seq);
+void proto_frame_write_packet(struct proto_wr *w, const void *payload, size_t n, uint8_t *seq);
 
 /* For a payload the caller streams instead of holding it in one piece:
  * returns the payload length of the chunk that starts at payload offset off
@@ -86,8 +85,8 @@ uint32_t proto_frame_split_at(uint64_t total, uint64_t off);
 
 /* ---- incremental reading ---- */
 
-#define PROTO_FRAME_EV_LIST(X)                                                 \
-    X(PROTO_FRAME_EV_HEADER, "HEADER") /* a chunk header was read */           \
+#define PROTO_FRAME_EV_LIST(X)                                                                     \
+    X(PROTO_FRAME_EV_HEADER, "HEADER") /* a chunk header was read */                               \
     X(PROTO_FRAME_EV_DATA, "DATA")     /* payload bytes of the current chunk */
 
 enum proto_frame_ev_kind {
@@ -101,9 +100,9 @@ const char *proto_frame_ev_name(enum proto_frame_ev_kind k);
 struct proto_frame_ev {
     enum proto_frame_ev_kind kind;
     struct proto_frame_hdr hdr; /* the current chunk's header (both kinds) */
-    bool first;       /* the current chunk starts a logical packet */
-    bool continued;   /* the current chunk is 0xFFFFFF: another chunk follows */
-    uint64_t total;   /* logical packet length so far, incl. this whole chunk */
+    bool first;                 /* the current chunk starts a logical packet */
+    bool continued;             /* the current chunk is 0xFFFFFF: another chunk follows */
+    uint64_t total;             /* logical packet length so far, incl. this whole chunk */
     /* DATA only: a view into the caller's input. */
     const uint8_t *data;
     size_t len;
@@ -124,15 +123,15 @@ struct proto_frame_rd {
 
     /* Private state. */
     uint8_t hdr[PROTO_FRAME_HDR_LEN];
-    uint8_t hdr_have;     /* header bytes buffered so far */
-    bool in_chunk;        /* a header was read, its payload is not done */
-    bool in_packet;       /* a logical packet started and is not done */
-    bool first;           /* the current chunk is the first of its packet */
+    uint8_t hdr_have; /* header bytes buffered so far */
+    bool in_chunk;    /* a header was read, its payload is not done */
+    bool in_packet;   /* a logical packet started and is not done */
+    bool first;       /* the current chunk is the first of its packet */
     struct proto_frame_hdr cur;
-    uint32_t chunk_done;  /* payload bytes of cur delivered */
-    uint64_t total;       /* logical packet length so far */
-    uint64_t pkt_done;    /* payload bytes of the logical packet delivered */
-    int err;              /* sticky error, PROTO_OK while healthy */
+    uint32_t chunk_done; /* payload bytes of cur delivered */
+    uint64_t total;      /* logical packet length so far */
+    uint64_t pkt_done;   /* payload bytes of the logical packet delivered */
+    int err;             /* sticky error, PROTO_OK while healthy */
 };
 
 /* Starts a reader at a packet boundary expecting sequence id 0, checking
@@ -161,8 +160,7 @@ bool proto_frame_rd_at_boundary(const struct proto_frame_rd *r);
  * Errors are sticky: the stream is unusable afterwards (*used = 0).
  * The reader never looks at payload bytes; it only counts them.
  */
-int proto_frame_next(struct proto_frame_rd *r, const uint8_t *p, size_t n,
-                     size_t *used, struct proto_frame_ev *ev)
-    __attribute__((warn_unused_result));
+int proto_frame_next(struct proto_frame_rd *r, const uint8_t *p, size_t n, size_t *used,
+                     struct proto_frame_ev *ev) __attribute__((warn_unused_result));
 
 #endif

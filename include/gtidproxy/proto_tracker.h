@@ -26,6 +26,9 @@
  * session state, ERR message) is valid only as long as the caller's buffer;
  * copy what you need (e.g. the GTID) before reusing it.
  *
+ * proto_tracker_stream.h packages exactly this loop (framer + tracker +
+ * a scratch buffer for decoded packets that straddle two reads).
+ *
  * Client packets that are part of the same exchange (LOCAL INFILE file
  * contents and its empty end packet, auth responses during COM_CHANGE_USER)
  * are reported with proto_tracker_client_packet().
@@ -45,27 +48,27 @@
 #include "gtidproxy/proto_rw.h"
 
 /* States. Printable with proto_tracker_state_name(). */
-#define PROTO_TRK_STATE_LIST(X)                                                \
-    X(PROTO_TRK_IDLE, "IDLE")               /* no command started */           \
-    X(PROTO_TRK_FIRST, "FIRST")             /* OK/ERR/0xFB/column count */     \
-    X(PROTO_TRK_COLDEFS, "COLDEFS")         /* column definitions left */      \
-    X(PROTO_TRK_COLDEFS_EOF, "COLDEFS_EOF") /* EOF after the definitions */    \
-    X(PROTO_TRK_ROWS, "ROWS")               /* rows, then EOF/OK/ERR */        \
-    X(PROTO_TRK_INFILE_CLIENT, "INFILE_CLIENT") /* client sends the file */   \
-    X(PROTO_TRK_INFILE_RESULT, "INFILE_RESULT") /* OK/ERR after the file */   \
-    X(PROTO_TRK_PREP_FIRST, "PREP_FIRST")   /* PREPARE_OK or ERR */            \
-    X(PROTO_TRK_PREP_PARAMS, "PREP_PARAMS") /* parameter definitions */        \
-    X(PROTO_TRK_PREP_PARAMS_EOF, "PREP_PARAMS_EOF")                            \
-    X(PROTO_TRK_PREP_COLS, "PREP_COLS")     /* result column definitions */    \
-    X(PROTO_TRK_PREP_COLS_EOF, "PREP_COLS_EOF")                                \
-    X(PROTO_TRK_FIELDS, "FIELDS")           /* COM_FIELD_LIST definitions */   \
-    X(PROTO_TRK_SIMPLE, "SIMPLE")           /* exactly one OK or ERR */        \
-    X(PROTO_TRK_EOF_ONLY, "EOF_ONLY")       /* COM_SET_OPTION: EOF or ERR */   \
-    X(PROTO_TRK_STRING, "STRING")           /* COM_STATISTICS: one string */   \
-    X(PROTO_TRK_AUTH, "AUTH")               /* AuthSwitch/MoreData/OK/ERR */   \
-    X(PROTO_TRK_AUTH_CLIENT, "AUTH_CLIENT") /* client's auth reply is due */   \
-    X(PROTO_TRK_AUTH_MORE, "AUTH_MORE")     /* after AuthMoreData: either */   \
-    X(PROTO_TRK_DONE, "DONE")               /* reply complete */               \
+#define PROTO_TRK_STATE_LIST(X)                                                                    \
+    X(PROTO_TRK_IDLE, "IDLE")                   /* no command started */                           \
+    X(PROTO_TRK_FIRST, "FIRST")                 /* OK/ERR/0xFB/column count */                     \
+    X(PROTO_TRK_COLDEFS, "COLDEFS")             /* column definitions left */                      \
+    X(PROTO_TRK_COLDEFS_EOF, "COLDEFS_EOF")     /* EOF after the definitions */                    \
+    X(PROTO_TRK_ROWS, "ROWS")                   /* rows, then EOF/OK/ERR */                        \
+    X(PROTO_TRK_INFILE_CLIENT, "INFILE_CLIENT") /* client sends the file */                        \
+    X(PROTO_TRK_INFILE_RESULT, "INFILE_RESULT") /* OK/ERR after the file */                        \
+    X(PROTO_TRK_PREP_FIRST, "PREP_FIRST")       /* PREPARE_OK or ERR */                            \
+    X(PROTO_TRK_PREP_PARAMS, "PREP_PARAMS")     /* parameter definitions */                        \
+    X(PROTO_TRK_PREP_PARAMS_EOF, "PREP_PARAMS_EOF")                                                \
+    X(PROTO_TRK_PREP_COLS, "PREP_COLS") /* result column definitions */                            \
+    X(PROTO_TRK_PREP_COLS_EOF, "PREP_COLS_EOF")                                                    \
+    X(PROTO_TRK_FIELDS, "FIELDS")           /* COM_FIELD_LIST definitions */                       \
+    X(PROTO_TRK_SIMPLE, "SIMPLE")           /* exactly one OK or ERR */                            \
+    X(PROTO_TRK_EOF_ONLY, "EOF_ONLY")       /* COM_SET_OPTION: EOF or ERR */                       \
+    X(PROTO_TRK_STRING, "STRING")           /* COM_STATISTICS: one string */                       \
+    X(PROTO_TRK_AUTH, "AUTH")               /* AuthSwitch/MoreData/OK/ERR */                       \
+    X(PROTO_TRK_AUTH_CLIENT, "AUTH_CLIENT") /* client's auth reply is due */                       \
+    X(PROTO_TRK_AUTH_MORE, "AUTH_MORE")     /* after AuthMoreData: either */                       \
+    X(PROTO_TRK_DONE, "DONE")               /* reply complete */                                   \
     X(PROTO_TRK_FAILED, "FAILED")           /* protocol violation */
 
 enum proto_trk_state {
@@ -77,21 +80,21 @@ enum proto_trk_state {
 const char *proto_tracker_state_name(enum proto_trk_state s);
 
 /* What one fed packet was. Printable with proto_trk_pkt_name(). */
-#define PROTO_TRK_PKT_LIST(X)                                                  \
-    X(PROTO_TRK_PKT_OK, "OK")                                                  \
-    X(PROTO_TRK_PKT_ERR, "ERR")                                                \
-    X(PROTO_TRK_PKT_EOF, "EOF")           /* classic 0xFE EOF */               \
-    X(PROTO_TRK_PKT_OK_EOF, "OK_EOF")     /* 0xFE OK (DEPRECATE_EOF) */        \
-    X(PROTO_TRK_PKT_PROGRESS, "PROGRESS") /* MariaDB progress report */        \
-    X(PROTO_TRK_PKT_LOCAL_INFILE, "LOCAL_INFILE")                              \
-    X(PROTO_TRK_PKT_COLUMN_COUNT, "COLUMN_COUNT")                              \
-    X(PROTO_TRK_PKT_COLUMN_DEF, "COLUMN_DEF")                                  \
-    X(PROTO_TRK_PKT_ROW, "ROW")                                                \
-    X(PROTO_TRK_PKT_PREPARE_OK, "PREPARE_OK")                                  \
-    X(PROTO_TRK_PKT_PARAM_DEF, "PARAM_DEF")                                    \
-    X(PROTO_TRK_PKT_AUTH_SWITCH, "AUTH_SWITCH")                                \
-    X(PROTO_TRK_PKT_AUTH_MORE, "AUTH_MORE")                                    \
-    X(PROTO_TRK_PKT_STRING, "STRING")     /* COM_STATISTICS text */
+#define PROTO_TRK_PKT_LIST(X)                                                                      \
+    X(PROTO_TRK_PKT_OK, "OK")                                                                      \
+    X(PROTO_TRK_PKT_ERR, "ERR")                                                                    \
+    X(PROTO_TRK_PKT_EOF, "EOF")           /* classic 0xFE EOF */                                   \
+    X(PROTO_TRK_PKT_OK_EOF, "OK_EOF")     /* 0xFE OK (DEPRECATE_EOF) */                            \
+    X(PROTO_TRK_PKT_PROGRESS, "PROGRESS") /* MariaDB progress report */                            \
+    X(PROTO_TRK_PKT_LOCAL_INFILE, "LOCAL_INFILE")                                                  \
+    X(PROTO_TRK_PKT_COLUMN_COUNT, "COLUMN_COUNT")                                                  \
+    X(PROTO_TRK_PKT_COLUMN_DEF, "COLUMN_DEF")                                                      \
+    X(PROTO_TRK_PKT_ROW, "ROW")                                                                    \
+    X(PROTO_TRK_PKT_PREPARE_OK, "PREPARE_OK")                                                      \
+    X(PROTO_TRK_PKT_PARAM_DEF, "PARAM_DEF")                                                        \
+    X(PROTO_TRK_PKT_AUTH_SWITCH, "AUTH_SWITCH")                                                    \
+    X(PROTO_TRK_PKT_AUTH_MORE, "AUTH_MORE")                                                        \
+    X(PROTO_TRK_PKT_STRING, "STRING") /* COM_STATISTICS text */
 
 enum proto_trk_pkt_kind {
 #define PROTO_TRK_PKT_ENUM(name, text) name,
@@ -101,20 +104,23 @@ enum proto_trk_pkt_kind {
 
 const char *proto_trk_pkt_name(enum proto_trk_pkt_kind k);
 
-/* Per-packet output of proto_tracker_feed(). */
+/* Per-packet output of proto_tracker_feed(); meaningful after PROTO_OK. */
 struct proto_trk_pkt {
     enum proto_trk_pkt_kind kind;
-    struct proto_ok ok;   /* OK / OK_EOF: views into the fed payload */
-    struct proto_err err; /* ERR: views into the fed payload */
+    struct proto_ok ok;   /* OK / OK_EOF only: views into the fed payload */
+    struct proto_err err; /* ERR only: views into the fed payload */
     bool done;            /* the reply is complete after this packet */
 };
 
-/* The reply so far; final once the state is DONE. */
+/* The reply so far; final once the state is DONE. The status answers "in a
+ * transaction?" (PROTO_SERVER_STATUS_IN_TRANS), autocommit, etc. for the
+ * session after the reply; the GTID of a commit is in the session state of
+ * the OK packet that reported it (struct proto_trk_pkt, at feed time). */
 struct proto_trk_result {
-    bool status_valid;       /* an OK/EOF was seen (an ERR carries none) */
-    uint16_t status;         /* SERVER_* flags of the last OK/EOF */
-    uint16_t warnings;       /* warnings of the last OK/EOF */
-    bool is_error;           /* the reply ended with (or contained) an ERR */
+    bool status_valid; /* an OK/EOF was seen (an ERR carries none) */
+    uint16_t status;   /* SERVER_* flags of the last OK/EOF */
+    uint16_t warnings; /* warnings of the last OK/EOF */
+    bool is_error;     /* the reply ended with an ERR (an ERR always ends it) */
     uint16_t err_code;
     char sqlstate[6];        /* NUL-terminated; "" when the ERR had none */
     uint32_t result_sets;    /* column-count packets seen */
@@ -127,7 +133,7 @@ struct proto_trk_result {
     bool out_params;         /* a result set flagged SERVER_PS_OUT_PARAMS */
     bool cursor_open;        /* EXECUTE/FETCH left an open cursor */
     bool local_infile;       /* the server asked for a LOCAL INFILE */
-    /* COM_STMT_PREPARE */
+    /* COM_STMT_PREPARE (num_columns also counts COM_FIELD_LIST definitions) */
     uint32_t stmt_id;
     uint16_t num_params;
     uint16_t num_columns;
@@ -136,11 +142,11 @@ struct proto_trk_result {
 
 struct proto_tracker {
     enum proto_trk_state state;
-    uint64_t caps;   /* negotiated capabilities (MariaDB ext in bits 32..) */
-    uint8_t com;     /* command being answered */
-    bool binary;     /* rows are binary-protocol rows (EXECUTE/FETCH) */
-    uint64_t left;   /* definitions left in COLDEFS/PREP_* states */
-    size_t need;     /* after PROTO_NEED_MORE: payload bytes wanted */
+    uint64_t caps; /* negotiated capabilities (MariaDB ext in bits 32..) */
+    uint8_t com;   /* command being answered */
+    bool binary;   /* rows are binary-protocol rows (EXECUTE/FETCH) */
+    uint64_t left; /* definitions left in COLDEFS/PREP_* states */
+    size_t need;   /* after PROTO_NEED_MORE: payload bytes wanted */
     struct proto_trk_result res;
 };
 
@@ -154,7 +160,8 @@ void proto_tracker_init(struct proto_tracker *t);
  * Returns PROTO_OK; PROTO_EUNSUPPORTED for commands this tracker does not
  * follow (binlog dump, COM_STMT_BULK_EXECUTE, ...) or for caps with
  * CLIENT_OPTIONAL_RESULTSET_METADATA (never advertised; its reply shapes
- * are not handled); PROTO_EBAD when the previous reply was not finished.
+ * are not handled); PROTO_EBAD (and FAILED) when the previous reply was not
+ * finished or the tracker had failed. Resets the result.
  */
 int proto_tracker_start(struct proto_tracker *t, uint64_t caps, uint8_t com)
     __attribute__((warn_unused_result));
@@ -165,9 +172,8 @@ int proto_tracker_start(struct proto_tracker *t, uint64_t caps, uint8_t com)
  * same packet again with at least t->need bytes; nothing changed), or
  * PROTO_EBAD / PROTO_ETRUNC (malformed or unexpected: state FAILED, sticky).
  */
-int proto_tracker_feed(struct proto_tracker *t, const uint8_t *p, size_t avail,
-                       uint64_t len, struct proto_trk_pkt *out)
-    __attribute__((warn_unused_result));
+int proto_tracker_feed(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
+                       struct proto_trk_pkt *out) __attribute__((warn_unused_result));
 
 /*
  * Reports one client packet (logical, total length len) sent while the

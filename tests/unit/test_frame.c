@@ -362,12 +362,9 @@ static void test_peek_and_writer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_split_point),
-        cmocka_unit_test(test_seq_wrap),
-        cmocka_unit_test(test_seq_mismatch),
-        cmocka_unit_test(test_oversize_from_header),
-        cmocka_unit_test(test_continuation),
-        cmocka_unit_test(test_peek_and_writer),
+        cmocka_unit_test(test_every_split_point), cmocka_unit_test(test_seq_wrap),
+        cmocka_unit_test(test_seq_mismatch),      cmocka_unit_test(test_oversize_from_header),
+        cmocka_unit_test(test_continuation),      cmocka_unit_test(test_peek_and_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,10 +7,10 @@
  *   PREFIX  each server packet first offered with 0, 1, ... len-1 bytes: the
  *           tracker must answer NEED_MORE without changing state, or take
  *           the packet early only when it is a row/definition (first byte);
- *   STREAM  the server bytes run through proto_frame_rd in small pieces (and
- *           byte by byte), with sequence ids checked across the client's
- *           packets, and the tracker fed as a proxy would: zero-copy when the
- *           payload is contiguous, from a small buffer otherwise.
+ *   STREAM  the server bytes run through proto_tracker_stream (framer +
+ *           tracker) in small pieces and byte by byte, with sequence ids
+ *           checked across the client's packets: zero-copy when a packet is
+ *           contiguous in a piece, from the scratch buffer otherwise.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,12 +25,19 @@
 #include "gtidproxy/proto_consts.h"
 #include "gtidproxy/proto_frame.h"
 #include "gtidproxy/proto_tracker.h"
+#include "gtidproxy/proto_tracker_stream.h"
 #include "testsupport.h"
 
 /* Negotiated on the capture connection (README.md): client 0x00bea28c (a
  * subset of the server's 0x81fff7fe), MariaDB extended 0x1d (PROGRESS,
  * STMT_BULK_OPERATIONS, EXTENDED_METADATA, CACHE_METADATA). */
 #define CAPS_MDB (0x00bea28cull | (0x1dull << 32))
+/* The raw-socket captures: client 0x018fa28c (LONG_FLAG, CONNECT_WITH_DB,
+ * LOCAL_FILES, PROTOCOL_41, TRANSACTIONS, SECURE_CONNECTION, MULTI_STATEMENTS,
+ * MULTI_RESULTS, PS_MULTI_RESULTS, PLUGIN_AUTH, SESSION_TRACK, DEPRECATE_EOF),
+ * MariaDB extended 0 (deof_*) or 0x1d (deofx_*). */
+#define CAPS_DEOF  0x018fa28cull
+#define CAPS_DEOFX (CAPS_DEOF | (0x1dull << 32))
 
 /* ------------------------------------------------------- fixtures --- */
 
@@ -85,6 +92,7 @@ static void load(const char *name, struct fixture *f)
 
 struct want {
     const char *name;
+    uint64_t caps; /* 0: CAPS_MDB */
     bool is_error;
     uint16_t err_code;
     const char *sqlstate;
@@ -104,7 +112,7 @@ struct want {
 };
 
 #define ERRV(c, s) .is_error = true, .err_code = (c), .sqlstate = (s)
-#define ST(x) .status_valid = true, .status = (x)
+#define ST(x)      .status_valid = true, .status = (x)
 
 static const struct want wants[] = {
     {"query_select_rows", ST(0x0022), .result_sets = 1, .rows = 3},
@@ -153,7 +161,58 @@ static const struct want wants[] = {
     {"stmt_prepare_long_data", ST(0x0002), .stmt_id = 7, .num_params = 1, .num_columns = 1},
     {"stmt_send_long_data", .status_valid = false},
     {"stmt_execute_long_data", ST(0x0002), .result_sets = 1, .rows = 1},
+    /* Real MariaDB replies under CLIENT_DEPRECATE_EOF (raw client, README.md):
+     * no EOF after definitions, OK-with-0xFE terminators. */
+    {"deof_query_select_rows", .caps = CAPS_DEOF, ST(0x0022), .result_sets = 1, .rows = 3},
+    {"deof_query_select_empty", .caps = CAPS_DEOF, ST(0x0002), .result_sets = 1},
+    {"deof_query_multi_insert_select_insert", .caps = CAPS_DEOF, ST(0x4002), .result_sets = 1,
+     .rows = 1, .oks = 2, .affected_total = 2, .session_states = 2},
+    {"deof_query_call_two_resultsets", .caps = CAPS_DEOF, ST(0x0002), .result_sets = 2, .rows = 2,
+     .oks = 1},
+    {"deof_query_multi_error", .caps = CAPS_DEOF, ST(0x000a), ERRV(1146, "42S02"), .result_sets = 1,
+     .rows = 1},
+    {"deof_field_list", .caps = CAPS_DEOF, ST(0x0002), .num_columns = 3},
+    {"deof_set_option_off", .caps = CAPS_DEOF, ST(0x0002)},
+    {"deof_stmt_prepare_select", .caps = CAPS_DEOF, .stmt_id = 1, .num_params = 1,
+     .num_columns = 3},
+    {"deof_stmt_execute_cursor", .caps = CAPS_DEOF, ST(0x0042), .result_sets = 1,
+     .cursor_open = true},
+    {"deof_stmt_fetch_more", .caps = CAPS_DEOF, ST(0x0042), .rows = 2, .cursor_open = true},
+    {"deof_stmt_fetch_err", .caps = CAPS_DEOF, ERRV(6, "HY000"), .rows = 1},
+    {"deof_stmt_execute_rows", .caps = CAPS_DEOF, ST(0x0002), .result_sets = 1, .rows = 2},
+    {"deof_stmt_prepare_call_out", .caps = CAPS_DEOF, .stmt_id = 2, .num_params = 3},
+    {"deof_stmt_execute_out_params", .caps = CAPS_DEOF, ST(0x0002), .result_sets = 1, .rows = 1,
+     .oks = 1, .out_params = true},
+    {"deof_query_load_data_local", .caps = CAPS_DEOF, ST(0x4002), .oks = 1, .affected_total = 2,
+     .session_states = 1, .local_infile = true},
+    {"deofx_query_select_rows", .caps = CAPS_DEOFX, ST(0x0022), .result_sets = 1, .rows = 3},
+    {"deofx_query_select_empty", .caps = CAPS_DEOFX, ST(0x0002), .result_sets = 1},
+    {"deofx_query_multi_insert_select_insert", .caps = CAPS_DEOFX, ST(0x4002), .result_sets = 1,
+     .rows = 1, .oks = 2, .affected_total = 2, .session_states = 2},
+    {"deofx_query_call_two_resultsets", .caps = CAPS_DEOFX, ST(0x0002), .result_sets = 2, .rows = 2,
+     .oks = 1},
+    {"deofx_query_multi_error", .caps = CAPS_DEOFX, ST(0x000a), ERRV(1146, "42S02"),
+     .result_sets = 1, .rows = 1},
+    {"deofx_field_list", .caps = CAPS_DEOFX, ST(0x0002), .num_columns = 3},
+    {"deofx_set_option_off", .caps = CAPS_DEOFX, ST(0x0002)},
+    {"deofx_stmt_prepare_select", .caps = CAPS_DEOFX, .stmt_id = 3, .num_params = 1,
+     .num_columns = 3},
+    {"deofx_stmt_execute_cursor", .caps = CAPS_DEOFX, ST(0x0042), .result_sets = 1,
+     .cursor_open = true},
+    {"deofx_stmt_fetch_more", .caps = CAPS_DEOFX, ST(0x0042), .rows = 2, .cursor_open = true},
+    {"deofx_stmt_fetch_last", .caps = CAPS_DEOFX, ST(0x0082), .rows = 1},
+    {"deofx_stmt_execute_rows", .caps = CAPS_DEOFX, ST(0x0002), .result_sets = 1, .rows = 2},
+    {"deofx_stmt_prepare_call_out", .caps = CAPS_DEOFX, .stmt_id = 4, .num_params = 3},
+    {"deofx_stmt_execute_out_params", .caps = CAPS_DEOFX, ST(0x0002), .result_sets = 1, .rows = 1,
+     .oks = 1, .out_params = true},
+    {"deofx_query_load_data_local", .caps = CAPS_DEOFX, ST(0x4002), .oks = 1, .affected_total = 2,
+     .session_states = 1, .local_infile = true},
 };
+
+static uint64_t want_caps(const struct want *w)
+{
+    return w->caps ? w->caps : CAPS_MDB;
+}
 
 static void check_result(const struct want *w, const struct proto_tracker *t)
 {
@@ -246,103 +305,60 @@ static void run_packets(const struct want *w, uint64_t caps, enum mode mode)
     free(f.bytes);
 }
 
-/* The proxy's glue: frame the byte stream, feed each logical packet's first
- * chunk to the tracker zero-copy when possible, buffered otherwise. */
-struct glue {
-    struct proto_frame_rd fr;
-    struct proto_tracker *t;
-    uint8_t buf[4096];
-    size_t have;
-    uint64_t len;
-    bool taken;
-    size_t packets;
-};
-
-static void glue_feed(struct glue *g, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        struct proto_frame_ev ev;
-        size_t used;
-        int rc = proto_frame_next(&g->fr, p, n, &used, &ev);
-        p += used;
-        n -= used;
-        if (rc == PROTO_NEED_MORE)
-            return;
-        assert_int_equal(rc, PROTO_OK);
-        if (!ev.first)
-            continue; /* continuation chunks are forwarded, never parsed */
-        struct proto_trk_pkt pkt;
-        if (ev.kind == PROTO_FRAME_EV_HEADER) {
-            g->len = ev.hdr.len;
-            g->have = 0;
-            g->taken = false;
-            g->packets++;
-            rc = proto_tracker_feed(g->t, NULL, 0, g->len, &pkt);
-            assert_int_equal(rc, PROTO_NEED_MORE);
-            continue;
-        }
-        if (!g->taken) {
-            bool tried = false;
-            if (g->have == 0) {
-                /* Contiguous: offer the caller's bytes without copying. */
-                rc = proto_tracker_feed(g->t, ev.data, ev.len, g->len, &pkt);
-                if (rc == PROTO_OK)
-                    g->taken = true;
-                else
-                    assert_int_equal(rc, PROTO_NEED_MORE);
-                tried = true;
-            }
-            if (!g->taken) {
-                assert_true(g->have + ev.len <= sizeof g->buf);
-                memcpy(g->buf + g->have, ev.data, ev.len);
-                g->have += ev.len;
-            }
-            if (!g->taken && !(tried && g->have == ev.len)) {
-                rc = proto_tracker_feed(g->t, g->buf, g->have, g->len, &pkt);
-                if (rc == PROTO_OK)
-                    g->taken = true;
-                else
-                    assert_int_equal(rc, PROTO_NEED_MORE);
-            }
-        }
-        if (ev.packet_end)
-            assert_true(g->taken);
-    }
-}
-
+/* STREAM mode: the fixture's server bytes through proto_tracker_stream in
+ * pieces of `piece` bytes, with a scratch buffer just big enough for the
+ * largest decoded packet in the fixtures. */
 static void run_stream(const struct want *w, uint64_t caps, size_t piece)
 {
     struct fixture f;
     load(w->name, &f);
-    struct proto_tracker t;
-    proto_tracker_init(&t);
-    assert_int_equal(proto_tracker_start(&t, caps, f.rec[0].payload[0]), PROTO_OK);
-    static struct glue g;
-    memset(&g, 0, sizeof g);
-    g.t = &t;
-    proto_frame_rd_init(&g.fr, 1u << 20);
-    proto_frame_rd_expect_seq(&g.fr, 1);
-    size_t server_pkts = 0;
-    for (size_t i = 1; i < f.nrec;) {
-        if (f.rec[i].client) {
-            assert_true(proto_frame_rd_at_boundary(&g.fr));
-            assert_int_equal(proto_tracker_client_packet(&t, f.rec[i].len), PROTO_OK);
-            proto_frame_rd_expect_seq(&g.fr, (uint8_t)(f.rec[i].seq + 1));
-            i++;
+    static uint8_t scratch[256];
+    struct proto_tracker_stream st;
+    proto_tracker_stream_init(&st, scratch, sizeof scratch, 1u << 20);
+    assert_int_equal(proto_tracker_stream_start(&st, caps, f.rec[0].payload[0]), PROTO_OK);
+    size_t tracked = 0, server_pkts = 0;
+    for (size_t i = 1; i < f.nrec; i++) {
+        const struct rec *r = &f.rec[i];
+        if (r->client) {
+            assert_int_equal(proto_tracker_stream_client_packet(&st, r->seq, r->len), PROTO_OK);
             continue;
         }
-        /* A run of server packets is contiguous in the fixture except for
-         * the direction bytes; feed each packet's wire bytes in pieces. */
-        const struct rec *r = &f.rec[i];
-        size_t n = PROTO_FRAME_HDR_LEN + r->len;
-        for (size_t off = 0; off < n; off += piece)
-            glue_feed(&g, r->wire + off, n - off < piece ? n - off : piece);
         server_pkts++;
-        i++;
+        size_t n = PROTO_FRAME_HDR_LEN + r->len;
+        for (size_t off = 0; off < n;) {
+            size_t len = n - off < piece ? n - off : piece;
+            const uint8_t *p = r->wire + off;
+            size_t left = len;
+            for (;;) {
+                struct proto_trk_pkt pkt;
+                size_t used;
+                int rc = proto_tracker_stream_feed(&st, p, left, &used, &pkt);
+                assert_true(used <= left);
+                p += used;
+                left -= used;
+                if (rc == PROTO_NEED_MORE) {
+                    assert_int_equal(left, 0);
+                    break;
+                }
+                if (rc != PROTO_OK)
+                    fail_msg("%s pkt %zu piece %zu: %s", w->name, i, piece, proto_status_str(rc));
+                tracked++;
+                assert_int_equal(pkt.done, proto_tracker_done(&st.trk));
+                /* An OK's session state is a view into the packet bytes:
+                 * either the caller's piece or the scratch buffer. */
+                if ((pkt.kind == PROTO_TRK_PKT_OK || pkt.kind == PROTO_TRK_PKT_OK_EOF) &&
+                    pkt.ok.has_session_state) {
+                    const uint8_t *v = pkt.ok.session_state.p;
+                    assert_true((v >= r->wire && v < r->wire + n) ||
+                                (v >= scratch && v < scratch + sizeof scratch));
+                }
+            }
+            off += len;
+        }
+        assert_int_equal(tracked, server_pkts);
     }
-    assert_int_equal(g.packets, server_pkts);
-    assert_true(proto_frame_rd_at_boundary(&g.fr));
-    check_result(w, &t);
+    assert_true(proto_frame_rd_at_boundary(&st.fr));
+    check_result(w, &st.trk);
     free(f.bytes);
 }
 
@@ -350,14 +366,14 @@ static void test_fixtures_whole(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++)
-        run_packets(&wants[i], CAPS_MDB, WHOLE);
+        run_packets(&wants[i], want_caps(&wants[i]), WHOLE);
 }
 
 static void test_fixtures_prefix(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++)
-        run_packets(&wants[i], CAPS_MDB, PREFIX);
+        run_packets(&wants[i], want_caps(&wants[i]), PREFIX);
 }
 
 static void test_fixtures_stream(void **state)
@@ -366,7 +382,7 @@ static void test_fixtures_stream(void **state)
     static const size_t pieces[] = {1, 3, 7, 64, 100000};
     for (size_t i = 0; i < sizeof wants / sizeof wants[0]; i++)
         for (size_t j = 0; j < sizeof pieces / sizeof pieces[0]; j++)
-            run_stream(&wants[i], CAPS_MDB, pieces[j]);
+            run_stream(&wants[i], want_caps(&wants[i]), pieces[j]);
 }
 
 /* ------------------------------------- hand-built vectors (hex) --- */
@@ -420,11 +436,11 @@ static int feed_hex(struct proto_tracker *t, const char *spec)
  * affected 0, insert id 0, status, warnings 0. */
 #define OK_EOF(status_le) "fe 00 00 " status_le " 0000"
 
-#define CAPS_MYSQL_DEOF                                                        \
-    (PROTO_CAP(CLIENT_PROTOCOL_41) | PROTO_CAP(CLIENT_TRANSACTIONS) |          \
-     PROTO_CAP(CLIENT_SECURE_CONNECTION) | PROTO_CAP(CLIENT_MULTI_RESULTS) |   \
-     PROTO_CAP(CLIENT_PS_MULTI_RESULTS) | PROTO_CAP(CLIENT_SESSION_TRACK) |    \
-     PROTO_CAP(CLIENT_DEPRECATE_EOF) | PROTO_CAP(CLIENT_LOCAL_FILES) |         \
+#define CAPS_MYSQL_DEOF                                                                            \
+    (PROTO_CAP(CLIENT_PROTOCOL_41) | PROTO_CAP(CLIENT_TRANSACTIONS) |                              \
+     PROTO_CAP(CLIENT_SECURE_CONNECTION) | PROTO_CAP(CLIENT_MULTI_RESULTS) |                       \
+     PROTO_CAP(CLIENT_PS_MULTI_RESULTS) | PROTO_CAP(CLIENT_SESSION_TRACK) |                        \
+     PROTO_CAP(CLIENT_DEPRECATE_EOF) | PROTO_CAP(CLIENT_LOCAL_FILES) |                             \
      PROTO_CAP(CLIENT_PLUGIN_AUTH))
 
 static void start(struct proto_tracker *t, uint64_t caps, uint8_t com)
@@ -452,9 +468,11 @@ static void test_deprecate_eof_text(void **state)
     start(&t, CAPS_MYSQL_DEOF, PROTO_COM_QUERY);
     assert_int_equal(feed_hex(&t, "01 |" COLDEF "| 0131 |" OK_EOF("0a00")), PROTO_OK);
     assert_int_equal(t.state, PROTO_TRK_FIRST);
-    assert_int_equal(feed_hex(&t, "00 01 00 0240 0000 00 2b 03 29 00 27"
-                                  "33453131464134372d373143412d313145312d394533332d4338304141393432393536323a3233"),
-                     PROTO_OK);
+    assert_int_equal(
+        feed_hex(&t,
+                 "00 01 00 0240 0000 00 2b 03 29 00 27"
+                 "33453131464134372d373143412d313145312d394533332d4338304141393432393536323a3233"),
+        PROTO_OK);
     assert_true(proto_tracker_done(&t));
     assert_int_equal(t.res.session_states, 1);
     assert_int_equal(t.res.result_sets, 1);
@@ -511,8 +529,9 @@ static void test_deprecate_eof_ps(void **state)
     /* EXECUTE of a CALL with OUT params: OUT result set flagged
      * PS_OUT_PARAMS|MORE_RESULTS on its terminator, then the CALL's OK. */
     start(&t, CAPS_MYSQL_DEOF, PROTO_COM_STMT_EXECUTE);
-    assert_int_equal(feed_hex(&t, "01 |" COLDEF "| 00 00 2a000000 |" OK_EOF("0a10") "| 00 00 00 0200 0000"),
-                     PROTO_OK);
+    assert_int_equal(
+        feed_hex(&t, "01 |" COLDEF "| 00 00 2a000000 |" OK_EOF("0a10") "| 00 00 00 0200 0000"),
+        PROTO_OK);
     assert_true(proto_tracker_done(&t));
     assert_true(t.res.out_params);
     assert_int_equal(t.res.oks, 1);
@@ -653,6 +672,119 @@ static void test_malformed(void **state)
     assert_int_equal(t.state, PROTO_TRK_IDLE);
 }
 
+/* Feeds a whole byte stream in pieces; returns the first error, else OK. */
+static int stream_all(struct proto_tracker_stream *st, const uint8_t *p, size_t n, size_t piece,
+                      size_t *tracked)
+{
+    int rc = PROTO_NEED_MORE;
+    for (size_t off = 0; off < n;) {
+        size_t len = n - off < piece ? n - off : piece;
+        const uint8_t *q = p + off;
+        size_t left = len;
+        while (left > 0) {
+            struct proto_trk_pkt pkt;
+            size_t used;
+            rc = proto_tracker_stream_feed(st, q, left, &used, &pkt);
+            q += used;
+            left -= used;
+            if (rc < 0)
+                return rc;
+            if (rc == PROTO_OK)
+                (*tracked)++;
+        }
+        off += len;
+    }
+    return rc < 0 ? rc : PROTO_OK;
+}
+
+/* A text row of 16 MiB + 11 bytes (two chunks, first byte 0xFE: a lenenc
+ * string of 2^24 + 2 bytes) streams through with a 64-byte scratch buffer:
+ * rows are never copied. Then the limits: a straddling OK larger than the
+ * scratch, and the framer's size limit. */
+static void test_stream_large_row_and_limits(void **state)
+{
+    (void)state;
+    const size_t cell = (1u << 24) + 2, row = 9 + cell;
+    size_t cap = row + 256;
+    uint8_t *wire = malloc(cap), *payload = malloc(row);
+    assert_non_null(wire);
+    assert_non_null(payload);
+    struct proto_wr w;
+    proto_wr_init(&w, wire, cap);
+    uint8_t seq = 1, tmp[64];
+    size_t n = tu_hex("01", tmp, sizeof tmp);
+    proto_frame_write_packet(&w, tmp, n, &seq);
+    n = tu_hex(COLDEF, tmp, sizeof tmp);
+    proto_frame_write_packet(&w, tmp, n, &seq);
+    struct proto_wr pw;
+    proto_wr_init(&pw, payload, row);
+    proto_wr_lenenc(&pw, cell);
+    proto_wr_zeros(&pw, cell);
+    assert_int_equal(proto_wr_finish(&pw), PROTO_OK);
+    assert_int_equal(payload[0], 0xFE);
+    proto_frame_write_packet(&w, payload, row, &seq);
+    n = tu_hex(OK_EOF("2200"), tmp, sizeof tmp);
+    proto_frame_write_packet(&w, tmp, n, &seq);
+    assert_int_equal(proto_wr_finish(&w), PROTO_OK);
+
+    uint8_t scratch[64];
+    struct proto_tracker_stream st;
+    proto_tracker_stream_init(&st, scratch, sizeof scratch, 1u << 25);
+    assert_int_equal(proto_tracker_stream_start(&st, CAPS_MYSQL_DEOF, PROTO_COM_QUERY), PROTO_OK);
+    size_t tracked = 0;
+    assert_int_equal(stream_all(&st, wire, w.len, 65536 + 3, &tracked), PROTO_OK);
+    assert_int_equal(tracked, 4);
+    assert_true(proto_tracker_done(&st.trk));
+    assert_int_equal(st.trk.res.rows, 1);
+    assert_int_equal(st.trk.res.status, 0x0022);
+
+    /* The same stream with a 16 MiB framer limit: refused at the row's
+     * second chunk header, before its payload. */
+    proto_tracker_stream_init(&st, scratch, sizeof scratch, 1u << 24);
+    assert_int_equal(proto_tracker_stream_start(&st, CAPS_MYSQL_DEOF, PROTO_COM_QUERY), PROTO_OK);
+    tracked = 0;
+    assert_int_equal(stream_all(&st, wire, w.len, 65536, &tracked), PROTO_ETOOBIG);
+    /* Sticky. */
+    struct proto_trk_pkt pkt;
+    size_t used = 1;
+    assert_int_equal(proto_tracker_stream_feed(&st, wire, 4, &used, &pkt), PROTO_ETOOBIG);
+    assert_int_equal(used, 0);
+    assert_int_equal(proto_tracker_stream_start(&st, CAPS_MDB, PROTO_COM_PING), PROTO_ETOOBIG);
+    free(wire);
+    free(payload);
+
+    /* An ERR of 40 bytes split across two reads needs the scratch: with 16
+     * bytes of scratch it is refused; whole in one read it needs none. */
+    uint8_t err[64];
+    seq = 1;
+    proto_wr_init(&w, err, sizeof err);
+    n = tu_hex(
+        "ff7a04 2334325330325461626c65202774 2e6e6f7375636827 20646f65736e277420 657869737420", tmp,
+        sizeof tmp);
+    proto_frame_write_packet(&w, tmp, n, &seq);
+    uint8_t small[16];
+    proto_tracker_stream_init(&st, small, sizeof small, 1024);
+    assert_int_equal(proto_tracker_stream_start(&st, CAPS_MDB, PROTO_COM_QUERY), PROTO_OK);
+    tracked = 0;
+    assert_int_equal(stream_all(&st, err, w.len, 10, &tracked), PROTO_ETOOBIG);
+    proto_tracker_stream_init(&st, small, sizeof small, 1024);
+    assert_int_equal(proto_tracker_stream_start(&st, CAPS_MDB, PROTO_COM_QUERY), PROTO_OK);
+    assert_int_equal(stream_all(&st, err, w.len, w.len, &tracked), PROTO_OK);
+    assert_true(proto_tracker_done(&st.trk));
+    assert_int_equal(st.trk.res.err_code, 1146);
+
+    /* Wrong sequence id from the server; a client packet mid-packet. */
+    proto_tracker_stream_init(&st, small, sizeof small, 1024);
+    assert_int_equal(proto_tracker_stream_start(&st, CAPS_MDB, PROTO_COM_PING), PROTO_OK);
+    n = tu_hex("07000002 00000002000000", tmp, sizeof tmp);
+    assert_int_equal(stream_all(&st, tmp, n, 64, &tracked), PROTO_ESEQ);
+    proto_tracker_stream_init(&st, small, sizeof small, 1024);
+    assert_int_equal(proto_tracker_stream_start(&st, CAPS_MDB, PROTO_COM_QUERY), PROTO_OK);
+    n = tu_hex("07000001 fb78", tmp, sizeof tmp);
+    assert_int_equal(stream_all(&st, tmp, n, 64, &tracked), PROTO_OK);
+    assert_int_equal(proto_tracker_stream_client_packet(&st, 2, 0), PROTO_EBAD);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -690,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_auth_more_data),
         cmocka_unit_test(test_no_reply_commands),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_stream_large_row_and_limits),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_reuse),
     };
