@@ -269,16 +269,16 @@ int proto_change_user_build(struct proto_wr *w, uint64_t caps, const struct prot
     (PROTO_CAP(CLIENT_PROTOCOL_41) | PROTO_CAP(CLIENT_SECURE_CONNECTION) |                         \
      PROTO_CAP(CLIENT_PLUGIN_AUTH))
 
-/* A default `supported` set: all classic flags but the excluded ones above,
- * plus MariaDB PROGRESS/STMT_BULK/EXTENDED_METADATA/CACHE_METADATA (what
- * libmariadb asks for, PROTOCOL.md 6.2). Narrow it to what the command-phase
- * codecs actually handle (e.g. drop CLIENT_DEPRECATE_EOF or
- * MARIADB_CLIENT_EXTENDED_METADATA if their result parsers lack them). */
+/* A default `supported` set: what the reply tracker (proto_tracker.h) can
+ * follow. All classic flags but the excluded ones above (DEPRECATE_EOF is
+ * tracked), plus MariaDB PROGRESS/EXTENDED_METADATA/CACHE_METADATA. Not
+ * STMT_BULK_OPERATIONS: the tracker does not follow COM_STMT_BULK_EXECUTE, so
+ * clients must not be told they may send it. */
 #define PROTO_CAPS_SUPPORTED_DEFAULT                                                               \
     ((UINT64_C(0xFFFFFFFF) & ~PROTO_CAPS_NEVER & ~PROTO_CAP(CLIENT_QUERY_ATTRIBUTES) &             \
       ~PROTO_CAP(CLIENT_OPTIONAL_RESULTSET_METADATA)) |                                            \
-     PROTO_CAP(MARIADB_CLIENT_PROGRESS) | PROTO_CAP(MARIADB_CLIENT_STMT_BULK_OPERATIONS) |         \
-     PROTO_CAP(MARIADB_CLIENT_EXTENDED_METADATA) | PROTO_CAP(MARIADB_CLIENT_CACHE_METADATA))
+     PROTO_CAP(MARIADB_CLIENT_PROGRESS) | PROTO_CAP(MARIADB_CLIENT_EXTENDED_METADATA) |            \
+     PROTO_CAP(MARIADB_CLIENT_CACHE_METADATA))
 
 /* Capabilities for the proxy's HandshakeV10 to clients, per the decisions
  * above. Returns PROTO_OK, or PROTO_EUNSUPPORTED when the backend lacks a

@@ -743,7 +743,7 @@ static void test_caps_advertise_mariadb(void **state)
     assert_false(adv & PROTO_CAP(CLIENT_LONG_PASSWORD));
     assert_false(adv & PROTO_CAP(CLIENT_SSL_VERIFY_SERVER_CERT));
     assert_false(adv & PROTO_CAP(CLIENT_REMEMBER_OPTIONS));
-    assert_true((adv >> 32) == 0x1d); /* PROGRESS|STMT_BULK|EXT_META|CACHE_META */
+    assert_true((adv >> 32) == 0x19); /* PROGRESS|EXT_META|CACHE_META: no STMT_BULK */
     assert_true((adv & PROTO_CAPS_REQUIRED) == PROTO_CAPS_REQUIRED);
     assert_true(adv & PROTO_CAP(CLIENT_SESSION_TRACK));
     assert_true((adv & ~hs.caps) == 0); /* never more than the backend offers */
