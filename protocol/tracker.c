@@ -101,6 +101,25 @@ int proto_trk__eof(struct proto_tracker *t, const uint8_t *p, size_t len, struct
     return PROTO_OK;
 }
 
+int proto_trk__terminator(struct proto_tracker *t, enum proto_reply_kind kind, const uint8_t *p,
+                          size_t len, struct proto_trk_pkt *out, bool *ended)
+{
+    *ended = false;
+    switch (kind) {
+    case PROTO_REPLY_ERR:
+    case PROTO_REPLY_PROGRESS:
+        return proto_trk__err(t, p, len, out);
+    case PROTO_REPLY_OK_EOF:
+        *ended = true;
+        return proto_trk__ok(t, p, len, out);
+    case PROTO_REPLY_EOF:
+        *ended = true;
+        return proto_trk__eof(t, p, len, out);
+    default:
+        return proto_trk__fail(t, PROTO_EBAD);
+    }
+}
+
 int proto_trk__err(struct proto_tracker *t, const uint8_t *p, size_t len, struct proto_trk_pkt *out)
 {
     if (proto_err_is_progress(p, len)) {

@@ -141,20 +141,10 @@ static int field_list(struct proto_tracker *t, const uint8_t *p, size_t avail, u
     }
     if ((rc = proto_trk__whole(t, avail, len)) != PROTO_OK)
         return rc;
-    switch (proto_reply_row_kind(p, (size_t)len, t->caps)) {
-    case PROTO_REPLY_ERR:
-    case PROTO_REPLY_PROGRESS:
-        return proto_trk__err(t, p, (size_t)len, out);
-    case PROTO_REPLY_OK_EOF:
-        rc = proto_trk__ok(t, p, (size_t)len, out);
-        break;
-    case PROTO_REPLY_EOF:
-        rc = proto_trk__eof(t, p, (size_t)len, out);
-        break;
-    default:
-        return proto_trk__fail(t, PROTO_EBAD);
-    }
-    if (rc == PROTO_OK)
+    bool ended;
+    rc = proto_trk__terminator(t, proto_reply_row_kind(p, (size_t)len, t->caps), p, (size_t)len,
+                               out, &ended);
+    if (rc == PROTO_OK && ended)
         proto_trk__set_done(t);
     return rc;
 }
@@ -183,21 +173,12 @@ static int eof_only(struct proto_tracker *t, const uint8_t *p, size_t avail, uin
     int rc = proto_trk__whole(t, avail, len);
     if (rc != PROTO_OK)
         return rc;
-    if (p[0] == PROTO_ERR_HEADER)
-        return proto_trk__err(t, p, (size_t)len, out);
     /* proto_reply_first_kind() decides OK-as-EOF vs classic EOF from caps
      * and length (a 0xFE shorter than any OK is an EOF either way). */
-    switch (proto_reply_first_kind(p, (size_t)len, t->caps)) {
-    case PROTO_REPLY_OK_EOF:
-        rc = proto_trk__ok(t, p, (size_t)len, out);
-        break;
-    case PROTO_REPLY_EOF:
-        rc = proto_trk__eof(t, p, (size_t)len, out);
-        break;
-    default:
-        return proto_trk__fail(t, PROTO_EBAD);
-    }
-    if (rc == PROTO_OK)
+    bool ended;
+    rc = proto_trk__terminator(t, proto_reply_first_kind(p, (size_t)len, t->caps), p,
+                               (size_t)len, out, &ended);
+    if (rc == PROTO_OK && ended)
         proto_trk__set_done(t);
     return rc;
 }

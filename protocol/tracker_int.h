@@ -24,6 +24,14 @@ int proto_trk__eof(struct proto_tracker *t, const uint8_t *p, size_t len,
 int proto_trk__err(struct proto_tracker *t, const uint8_t *p, size_t len,
                    struct proto_trk_pkt *out);
 
+/* Decodes a packet that ends a result set or a one-packet reply, as
+ * proto_reply_first_kind()/proto_reply_row_kind() classified it: ERR and
+ * progress go to proto_trk__err() (*ended = false: they move the state
+ * themselves), OK-as-EOF and EOF are decoded and set *ended = true so the
+ * caller moves on; any other kind fails the tracker (PROTO_EBAD). */
+int proto_trk__terminator(struct proto_tracker *t, enum proto_reply_kind kind, const uint8_t *p,
+                          size_t len, struct proto_trk_pkt *out, bool *ended);
+
 /* DONE, recording whether an EXECUTE/FETCH left a cursor open. */
 void proto_trk__set_done(struct proto_tracker *t);
 /* After a statement's final OK/EOF: FIRST again when more results follow

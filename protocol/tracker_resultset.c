@@ -145,21 +145,11 @@ static int rows(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_
     }
     if ((rc = proto_trk__whole(t, avail, len)) != PROTO_OK)
         return rc;
-    switch (proto_reply_row_kind(p, (size_t)len, t->caps)) {
-    case PROTO_REPLY_ERR:
-    case PROTO_REPLY_PROGRESS:
-        return proto_trk__err(t, p, (size_t)len, out);
-    case PROTO_REPLY_OK_EOF:
-        rc = proto_trk__ok(t, p, (size_t)len, out);
-        break;
-    case PROTO_REPLY_EOF:
-        rc = proto_trk__eof(t, p, (size_t)len, out);
-        break;
-    default:
-        /* 0xFE, 9..0xFFFFFE bytes, classic EOF mode: neither. */
-        return proto_trk__fail(t, PROTO_EBAD);
-    }
-    if (rc != PROTO_OK)
+    /* A 0xFE of 9..0xFFFFFE bytes in classic EOF mode is neither: it fails. */
+    bool ended;
+    rc = proto_trk__terminator(t, proto_reply_row_kind(p, (size_t)len, t->caps), p, (size_t)len,
+                               out, &ended);
+    if (rc != PROTO_OK || !ended)
         return rc;
     if (t->res.status & PROTO_SERVER_PS_OUT_PARAMS)
         t->res.out_params = true;
