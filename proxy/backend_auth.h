@@ -91,14 +91,31 @@ struct bauth {
     char why[192]; /* after BAUTH_FAILED (and DENIED): one line for logs/clients */
     /* Private. */
     int state;
+    uint8_t next_seq; /* the sequence id the server's next packet must carry */
+    int switches;     /* AuthSwitchRequests followed so far */
     uint8_t nonce[PROTO_SCRAMBLE_MAX];
     size_t nonce_len;
-    char plugin[BAUTH_PLUGIN_MAX];
+    char plugin[BAUTH_PLUGIN_MAX]; /* the plugin the proxy answers with now */
 };
 
 void bauth_init(struct bauth *a, const struct bauth_params *prm);
 
-/* Feeds the server's next packet (seq, payload). See the picture above. */
+/* Feeds the server's next packet (seq, payload; continuation chunks already
+ * joined). See the picture above.
+ * - BAUTH_SEND: one framed packet was appended to w; send it, then feed the
+ *   server's answer. On every other result w is left untouched.
+ * - The first packet must carry seq 0, each later one the id after the
+ *   proxy's last packet (or after the server's previous one, after WAIT);
+ *   anything else is BAUTH_FAILED.
+ * - w needs room for one packet: 4 + 32 + strlen(user) + 1 + 33 (auth) +
+ *   strlen(database) + 1 + 22 (plugin) + 9 + attrs_len for the response,
+ *   4 + the RSA key size (512 for RSA-4096) for full caching_sha2 auth;
+ *   when it is short the result is BAUTH_FAILED ("output buffer too
+ *   small"). 1 KiB + attrs_len covers ordinary names.
+ * - After OK, DENIED or FAILED every further call returns BAUTH_FAILED and
+ *   leaves the outcome fields alone.
+ * An ERR greeting gives BAUTH_DENIED with err_sqlstate "" (servers send
+ * none before capabilities are agreed). */
 enum bauth_result bauth_feed(struct bauth *a, uint8_t seq, const uint8_t *p, size_t n,
                              struct proto_wr *w);
 
