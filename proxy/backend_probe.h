@@ -17,7 +17,10 @@
  * reads one packet within the rest of it and parses it as a HandshakeV10
  * into *out. Returns 0, or -1 with a one-line reason in err ("connect:
  * Connection refused", "server sent ERR 1040: Too many connections",
- * "timed out after 2000 ms", "not a MySQL server: ..."). */
+ * "timed out after 2000 ms", "not a MySQL server: ..."); *out is then
+ * zeroed. The greeting is read through bauth_feed(), so a probe accepts
+ * exactly the servers a login would. Name resolution (getaddrinfo) is not
+ * bounded by timeout_ms: give literals where that matters. */
 int backend_probe(const char *host, uint16_t port, unsigned timeout_ms, struct bauth_server *out,
                   char *err, size_t errlen) __attribute__((warn_unused_result));
 
