@@ -122,8 +122,7 @@ static enum bauth_result denied(struct bauth *a, uint16_t code, struct proto_str
     a->err_message[n] = '\0';
     copy_printable(text, sizeof text, msg.p, msg.len);
     snprintf(a->why, sizeof a->why, "server denied login: ERR %u%s%s%s: %s", code,
-             a->err_sqlstate[0] ? " (" : "", a->err_sqlstate, a->err_sqlstate[0] ? ")" : "",
-             text);
+             a->err_sqlstate[0] ? " (" : "", a->err_sqlstate, a->err_sqlstate[0] ? ")" : "", text);
     a->state = ST_FINISHED;
     return BAUTH_DENIED;
 }
@@ -194,8 +193,8 @@ static int build_rsa(struct bauth *a, struct proto_wr *sub, const void *ctx)
     const struct proto_str *pem = ctx;
     const char *pw = a->prm.password ? a->prm.password : "";
     size_t out_len = 0;
-    int rc = auth_sha2_rsa_encrypt((const char *)pem->p, pem->len, a->nonce, pw, strlen(pw),
-                                   sub->p, sub->cap, &out_len);
+    int rc = auth_sha2_rsa_encrypt((const char *)pem->p, pem->len, a->nonce, pw, strlen(pw), sub->p,
+                                   sub->cap, &out_len);
     if (rc == PROTO_OK)
         sub->len = out_len;
     return rc;
@@ -294,8 +293,8 @@ static enum bauth_result on_greeting(struct bauth *a, uint8_t seq, const uint8_t
     /* The default plugin picks the first answer; any plugin the proxy does
      * not speak gets an empty native answer and, from a server whose
      * account uses another plugin, an AuthSwitch. */
-    bool known = proto_str_eq(hs.auth_plugin, PLUGIN_NATIVE) ||
-                 proto_str_eq(hs.auth_plugin, PLUGIN_SHA2);
+    bool known =
+        proto_str_eq(hs.auth_plugin, PLUGIN_NATIVE) || proto_str_eq(hs.auth_plugin, PLUGIN_SHA2);
     snprintf(a->plugin, sizeof a->plugin, "%s",
              proto_str_eq(hs.auth_plugin, PLUGIN_SHA2) ? PLUGIN_SHA2 : PLUGIN_NATIVE);
     if (known && hs.scramble_len != AUTH_NONCE_LEN)
@@ -352,8 +351,9 @@ static enum bauth_result on_switch(struct bauth *a, uint8_t seq, const uint8_t *
                        "which the proxy does not speak");
     copy_printable(name, sizeof name, sw.plugin.p, sw.plugin.len);
     if (!proto_str_eq(sw.plugin, PLUGIN_NATIVE) && !proto_str_eq(sw.plugin, PLUGIN_SHA2))
-        return fail(a, "server asked for auth plugin '%s', which the proxy cannot answer "
-                       "(backend accounts must use %s or %s)",
+        return fail(a,
+                    "server asked for auth plugin '%s', which the proxy cannot answer "
+                    "(backend accounts must use %s or %s)",
                     name, PLUGIN_NATIVE, PLUGIN_SHA2);
     if (++a->switches > MAX_SWITCHES)
         return fail(a, "server switched auth plugins more than %d times", MAX_SWITCHES);
@@ -361,8 +361,9 @@ static enum bauth_result on_switch(struct bauth *a, uint8_t seq, const uint8_t *
      * clients reject anything else, and so do we: a missing NUL means a
      * cut packet. */
     if (sw.data.len != AUTH_NONCE_LEN + 1 || sw.data.p[AUTH_NONCE_LEN] != 0)
-        return fail(a, "AuthSwitchRequest to %s with %zu bytes of plugin data (want a %d-byte "
-                       "nonce + NUL)",
+        return fail(a,
+                    "AuthSwitchRequest to %s with %zu bytes of plugin data (want a %d-byte "
+                    "nonce + NUL)",
                     name, sw.data.len, AUTH_NONCE_LEN);
 
     snprintf(a->plugin, sizeof a->plugin, "%s", name);
@@ -429,8 +430,8 @@ enum bauth_result bauth_feed(struct bauth *a, uint8_t seq, const uint8_t *p, siz
     if (a->state == ST_FINISHED)
         return BAUTH_FAILED; /* why still says how it ended */
     if (seq != a->next_seq)
-        return fail(a, "server packet has sequence id %u, expected %u (state %s)", seq,
-                    a->next_seq, state_name(a->state));
+        return fail(a, "server packet has sequence id %u, expected %u (state %s)", seq, a->next_seq,
+                    state_name(a->state));
     if (a->state == ST_GREETING)
         return on_greeting(a, seq, p, n, w);
     if (n == 0)

@@ -138,8 +138,7 @@ static int read_packet(int fd, int64_t deadline, uint8_t *buf, size_t cap,
         }
         ssize_t got = read(fd, buf + have, cap - have);
         if (got == 0) {
-            snprintf(err, errlen, "server closed the connection before its greeting (%zu bytes "
-                                  "read)", have);
+            snprintf(err, errlen, "closed before the greeting (%zu bytes read)", have);
             return -1;
         }
         if (got < 0) {

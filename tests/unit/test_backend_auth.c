@@ -388,9 +388,8 @@ static void test_sha2_full_auth(void **state)
     assert_int_equal(o.seq, 5);
     assert_int_equal(o.len, 256); /* one RSA-2048 block */
     uint8_t pw[64];
-    assert_int_equal(auth_sha2_rsa_decrypt(keys.priv, keys.priv_len,
-                                           (const uint8_t *)MYSQL84_NONCE, o.payload, o.len, pw,
-                                           sizeof pw),
+    assert_int_equal(auth_sha2_rsa_decrypt(keys.priv, keys.priv_len, (const uint8_t *)MYSQL84_NONCE,
+                                           o.payload, o.len, pw, sizeof pw),
                      5);
     assert_memory_equal(pw, "apppw", 5);
 
@@ -722,8 +721,7 @@ static void test_greeting_mutations(void **state)
             enum bauth_result r = feed(&a, 0, g.p, g.n, &o);
             if (r == BAUTH_SEND) {
                 struct proto_handshake_response resp;
-                assert_int_equal(proto_handshake_response_parse(o.payload, o.len, &resp),
-                                 PROTO_OK);
+                assert_int_equal(proto_handshake_response_parse(o.payload, o.len, &resp), PROTO_OK);
             } else if (r != BAUTH_FAILED && r != BAUTH_DENIED) {
                 fail_msg("byte %zu = 0x%02x: %s", i, values[v], bauth_result_name(r));
             }
