@@ -1,22 +1,162 @@
 /*
- * main.c - the gtidproxy command line.
+ * main.c - the gtidproxy command line and process lifecycle.
  *
- * `--check-config -c FILE` validates a configuration and exits non-zero with
- * the reason. The data plane (listeners, sessions, router) arrives with the
- * proxy-core issue; until then `-c FILE` alone loads the config and says that
- * serving is not implemented yet, instead of pretending to serve.
+ *   gtidproxy -c FILE          run in the foreground, log to stderr
+ *   gtidproxy --check-config -c FILE
+ *
+ * The main thread loads the config, learns the primary's greeting, starts
+ * the workers and then only handles signals: SIGTERM/SIGINT drain and stop,
+ * SIGHUP reloads what can change safely and logs what could not.
  */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <uv.h>
 
 #include "config.h"
+#include "log.h"
+#include "proxy.h"
+#include "worker.h"
+
+/* Until the primary answers, retry its greeting this often. */
+#define PROBE_RETRY_MS 1000
+
+struct app {
+    const char *file;
+    struct proxy px;
+    struct worker *workers;
+    unsigned n_workers;
+    uv_loop_t *loop;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t probe;
+    bool stopping;
+};
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: gtidproxy -c FILE                 run with the given config file\n"
                  "       gtidproxy --check-config -c FILE  validate FILE and exit\n"
                  "       gtidproxy --version | --help\n");
+}
+
+static void on_probe(uv_timer_t *t)
+{
+    struct app *app = t->data;
+    char err[256];
+    if (proxy_probe_primary(&app->px, err, sizeof err) != 0) {
+        log_warn("primary %s not reachable yet: %s", app->px.backends[app->px.primary].name, err);
+        return;
+    }
+    log_info("primary %s is %s", app->px.backends[app->px.primary].name, app->px.profile.version);
+    uv_timer_stop(t);
+}
+
+static void stop(struct app *app, const char *why)
+{
+    if (app->stopping)
+        return;
+    app->stopping = true;
+    log_info("%s: stopping (no new sessions; in-flight statements finish)", why);
+    atomic_store(&app->px.draining, true);
+    for (unsigned i = 0; i < app->n_workers; i++)
+        worker_wake(&app->workers[i]);
+    uv_close((uv_handle_t *)&app->sig_term, NULL);
+    uv_close((uv_handle_t *)&app->sig_int, NULL);
+    uv_close((uv_handle_t *)&app->sig_hup, NULL);
+    uv_close((uv_handle_t *)&app->probe, NULL);
+}
+
+static void reload(struct app *app)
+{
+    char err[512], not_applied[512];
+    struct config *cfg = config_load(app->file, err, sizeof err);
+    if (!cfg) {
+        log_error("reload failed, keeping the running config: %s", err);
+        return;
+    }
+    enum log_level level = cfg->log_level;
+    if (proxy_reload(&app->px, cfg, not_applied, sizeof not_applied, err, sizeof err) != 0) {
+        config_free(cfg);
+        log_error("reload failed, keeping the running config: %s", err);
+        return;
+    }
+    log_set_level(level);
+    if (not_applied[0])
+        log_warn("reloaded %s; not applied: %s", app->file, not_applied);
+    else
+        log_info("reloaded %s", app->file);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct app *app = h->data;
+    if (signum == SIGHUP)
+        reload(app);
+    else
+        stop(app, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static unsigned worker_count(const struct config *cfg)
+{
+    if (cfg->workers)
+        return cfg->workers;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static int run(struct app *app, struct config *cfg)
+{
+    char err[512];
+    log_set_level(cfg->log_level);
+    if (proxy_init(&app->px, cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "gtidproxy: %s\n", err);
+        config_free(cfg);
+        return 1;
+    }
+    app->n_workers = worker_count(cfg);
+    app->workers = calloc(app->n_workers, sizeof *app->workers);
+    if (!app->workers) {
+        fprintf(stderr, "gtidproxy: out of memory\n");
+        return 1;
+    }
+    unsigned started = 0;
+    for (unsigned i = 0; i < app->n_workers; i++, started++) {
+        if (worker_init(&app->workers[i], i, &app->px) != 0 ||
+            worker_start(&app->workers[i]) != 0) {
+            /* Nothing served yet: report and leave; exit() ends the threads. */
+            fprintf(stderr, "gtidproxy: %s\n", app->workers[i].err);
+            return 1;
+        }
+    }
+    app->loop = uv_default_loop();
+    {
+        for (size_t i = 0; i < cfg->n_listeners; i++)
+            log_info("gtidproxy %s listening on %s:%u (%u workers)", GTIDPROXY_VERSION,
+                     cfg->listeners[i].address, cfg->listeners[i].port, app->n_workers);
+        uv_signal_init(app->loop, &app->sig_term);
+        uv_signal_init(app->loop, &app->sig_int);
+        uv_signal_init(app->loop, &app->sig_hup);
+        app->sig_term.data = app->sig_int.data = app->sig_hup.data = app;
+        uv_signal_start(&app->sig_term, on_signal, SIGTERM);
+        uv_signal_start(&app->sig_int, on_signal, SIGINT);
+        uv_signal_start(&app->sig_hup, on_signal, SIGHUP);
+        uv_timer_init(app->loop, &app->probe);
+        app->probe.data = app;
+        on_probe(&app->probe);
+        if (!app->px.have_profile)
+            uv_timer_start(&app->probe, on_probe, PROBE_RETRY_MS, PROBE_RETRY_MS);
+        uv_run(app->loop, UV_RUN_DEFAULT);
+    }
+    for (unsigned i = 0; i < started; i++)
+        worker_join(&app->workers[i]);
+    uv_loop_close(app->loop);
+    free(app->workers);
+    proxy_destroy(&app->px);
+    log_info("stopped");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -52,12 +192,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "gtidproxy: %s\n", err);
         return 1;
     }
-    config_free(cfg);
     if (check_only) {
+        config_free(cfg);
         printf("%s: ok\n", file);
         return 0;
     }
-    fprintf(stderr, "gtidproxy: the proxy data plane is not implemented yet "
-                    "(see README, 'Status')\n");
-    return 2;
+    signal(SIGPIPE, SIG_IGN);
+    static struct app app;
+    app.file = file;
+    return run(&app, cfg);
 }

@@ -1,0 +1,181 @@
+/*
+ * proxy.c - the shared runtime (proxy.h): snapshots, backends, the primary's
+ * greeting profile.
+ */
+#include "proxy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <netdb.h>
+
+#include "backend_probe.h"
+#include "log.h"
+
+uint64_t proxy_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static struct proxy_snapshot *snapshot_new(struct config *cfg, char *err, size_t errlen)
+{
+    struct proxy_snapshot *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (cauth_users_build(cfg, &s->users, err, errlen) != 0) {
+        free(s);
+        return NULL;
+    }
+    s->cfg = cfg;
+    return s;
+}
+
+int proxy_init(struct proxy *px, struct config *cfg, char *err, size_t errlen)
+{
+    memset(px, 0, sizeof *px);
+    struct proxy_snapshot *s = snapshot_new(cfg, err, errlen);
+    if (!s)
+        return -1;
+    px->backends = calloc(cfg->n_backends, sizeof *px->backends);
+    if (!px->backends) {
+        snprintf(err, errlen, "out of memory");
+        cauth_users_free(&s->users);
+        free(s);
+        return -1;
+    }
+    px->n_backends = cfg->n_backends;
+    for (size_t i = 0; i < cfg->n_backends; i++) {
+        const struct config_backend *b = &cfg->backends[i];
+        px->backends[i].name = b->name;
+        px->backends[i].host = b->host;
+        px->backends[i].port = b->port;
+        px->backends[i].role = b->role;
+        atomic_init(&px->backends[i].weight, b->weight);
+        if (b->role == BACKEND_ROLE_PRIMARY)
+            px->primary = i;
+        char why[256];
+        if (proxy_resolve(&px->backends[i], why, sizeof why) != 0)
+            log_warn("backend %s: %s (will retry when used)", b->name, why);
+    }
+    pthread_mutex_init(&px->profile_lock, NULL);
+    atomic_init(&px->snap, s);
+    return 0;
+}
+
+void proxy_destroy(struct proxy *px)
+{
+    struct proxy_snapshot *s = atomic_load(&px->snap);
+    while (s) {
+        struct proxy_snapshot *older = s->older;
+        cauth_users_free(&s->users);
+        config_free(s->cfg);
+        free(s);
+        s = older;
+    }
+    free(px->backends);
+    pthread_mutex_destroy(&px->profile_lock);
+    memset(px, 0, sizeof *px);
+}
+
+int proxy_resolve(struct backend_info *b, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    char port[8];
+    snprintf(port, sizeof port, "%u", b->port);
+    int rc = getaddrinfo(b->host, port, &hints, &res);
+    if (rc != 0 || !res) {
+        snprintf(err, errlen, "cannot resolve %s: %s", b->host, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(&b->addr, res->ai_addr, res->ai_addrlen);
+    b->resolved = true;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static void note(char *buf, size_t len, const char *what)
+{
+    size_t used = strlen(buf);
+    snprintf(buf + used, len - used, "%s%s", used ? "; " : "", what);
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+    return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* Which parts of a new config cannot be applied to a running proxy. */
+static void compare_fixed(const struct config *old, const struct config *cfg, char *na,
+                          size_t len)
+{
+    bool listeners = old->n_listeners != cfg->n_listeners;
+    for (size_t i = 0; !listeners && i < cfg->n_listeners; i++)
+        listeners = old->listeners[i].port != cfg->listeners[i].port ||
+                    strcmp(old->listeners[i].address, cfg->listeners[i].address) != 0;
+    if (listeners)
+        note(na, len, "listeners (restart to apply)");
+    bool backends = old->n_backends != cfg->n_backends;
+    for (size_t i = 0; !backends && i < cfg->n_backends; i++)
+        backends = strcmp(old->backends[i].name, cfg->backends[i].name) != 0 ||
+                   strcmp(old->backends[i].host, cfg->backends[i].host) != 0 ||
+                   old->backends[i].port != cfg->backends[i].port ||
+                   old->backends[i].role != cfg->backends[i].role;
+    if (backends)
+        note(na, len, "backends other than weights (restart to apply)");
+    if (old->workers != cfg->workers)
+        note(na, len, "workers (restart to apply)");
+    if (old->admin_enabled != cfg->admin_enabled || old->admin_port != cfg->admin_port ||
+        str_differs(old->admin_address, cfg->admin_address))
+        note(na, len, "admin (restart to apply)");
+}
+
+int proxy_reload(struct proxy *px, struct config *cfg, char *not_applied, size_t len, char *err,
+                 size_t errlen)
+{
+    not_applied[0] = '\0';
+    struct proxy_snapshot *old = proxy_snap(px);
+    compare_fixed(old->cfg, cfg, not_applied, len);
+    struct proxy_snapshot *s = snapshot_new(cfg, err, errlen);
+    if (!s)
+        return -1;
+    /* Weights apply when the backend list itself is unchanged. */
+    if (cfg->n_backends == px->n_backends)
+        for (size_t i = 0; i < cfg->n_backends; i++)
+            if (strcmp(cfg->backends[i].name, px->backends[i].name) == 0)
+                atomic_store(&px->backends[i].weight, cfg->backends[i].weight);
+    s->older = old;
+    atomic_store_explicit(&px->snap, s, memory_order_release);
+    return 0;
+}
+
+int proxy_probe_primary(struct proxy *px, char *err, size_t errlen)
+{
+    const struct backend_info *b = &px->backends[px->primary];
+    struct bauth_server srv;
+    if (backend_probe(b->host, b->port, proxy_snap(px)->cfg->connect_timeout_ms, &srv, err,
+                      errlen) != 0)
+        return -1;
+    pthread_mutex_lock(&px->profile_lock);
+    px->profile = srv;
+    px->profile.real_version = NULL; /* points into the copy's source */
+    px->have_profile = true;
+    pthread_mutex_unlock(&px->profile_lock);
+    return 0;
+}
+
+bool proxy_profile(struct proxy *px, struct bauth_server *out)
+{
+    pthread_mutex_lock(&px->profile_lock);
+    bool ok = px->have_profile;
+    if (ok)
+        *out = px->profile;
+    pthread_mutex_unlock(&px->profile_lock);
+    return ok;
+}

@@ -1,0 +1,96 @@
+/*
+ * proxy.h - what all workers share: the current configuration snapshot, the
+ * backends and their health, the primary's greeting (the proxy greets
+ * clients with its version and capabilities), and the global counters.
+ *
+ * Sharing rules (DESIGN.md section 5): a config snapshot is immutable and is
+ * never freed while the process runs (a reload publishes a new one; old ones
+ * are freed at exit), so a worker may keep the pointer it loaded. Health
+ * and counters are atomics. The greeting profile changes rarely and is read
+ * under a mutex once per client login.
+ */
+#ifndef GTIDPROXY_PROXY_H
+#define GTIDPROXY_PROXY_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "backend_auth.h"
+#include "client_auth.h"
+#include "config.h"
+
+/* A configuration and what is derived from it. */
+struct proxy_snapshot {
+    struct config *cfg;
+    struct cauth_users users;
+    struct proxy_snapshot *older; /* kept until exit */
+};
+
+/* One configured backend, shared by all workers. */
+struct backend_info {
+    char *name;
+    char *host;
+    uint16_t port;
+    enum backend_role role;
+    struct sockaddr_storage addr; /* resolved at start-up */
+    bool resolved;
+    _Atomic unsigned weight;
+    _Atomic uint64_t down_until_ms; /* after a failed connect: skipped for reads until then */
+    _Atomic uint64_t connects, connect_failures, commands;
+};
+
+struct proxy {
+    _Atomic(struct proxy_snapshot *) snap;
+    struct backend_info *backends;
+    size_t n_backends;
+    size_t primary;
+
+    pthread_mutex_t profile_lock;
+    bool have_profile;
+    struct bauth_server profile; /* the primary's greeting */
+
+    atomic_uint clients;          /* connected now */
+    _Atomic uint64_t clients_total, clients_rejected;
+    _Atomic uint32_t next_session_id;
+    atomic_bool draining;         /* SIGTERM: no new sessions */
+};
+
+/* Builds the runtime from a loaded config (taking ownership of it). */
+int proxy_init(struct proxy *px, struct config *cfg, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+void proxy_destroy(struct proxy *px);
+
+static inline struct proxy_snapshot *proxy_snap(struct proxy *px)
+{
+    return atomic_load_explicit(&px->snap, memory_order_acquire);
+}
+
+/*
+ * Applies a newly loaded config: what can change safely (users, limits,
+ * timeouts, consistency, logging, backend weights) takes effect for new
+ * statements at once; what cannot (listeners, workers, the backend list
+ * and addresses, admin) is reported in `not_applied` (a "; "-joined list,
+ * "" when everything applied). Takes ownership of cfg on success.
+ */
+int proxy_reload(struct proxy *px, struct config *cfg, char *not_applied, size_t len, char *err,
+                 size_t errlen) __attribute__((warn_unused_result));
+
+/* Probes the primary's greeting (blocking, connect timeout of the config)
+ * and stores it. Returns 0, or -1 with the reason in err. */
+int proxy_probe_primary(struct proxy *px, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Copies the greeting profile; false when the primary was never reached. */
+bool proxy_profile(struct proxy *px, struct bauth_server *out);
+
+uint64_t proxy_now_ms(void);
+
+/* Resolves b->host (blocking getaddrinfo: start-up, or a retry when the name
+ * did not resolve then). Returns 0 or -1 with the reason in err. */
+int proxy_resolve(struct backend_info *b, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+#endif

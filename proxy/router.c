@@ -1,0 +1,94 @@
+/*
+ * router.c - the routing rules (router.h).
+ */
+#include "router.h"
+
+#include <strings.h>
+
+const char *route_target_name(enum route_target t)
+{
+    static const char *const names[] = {
+#define ROUTE_TARGET_NAME(name, text) text,
+        ROUTE_TARGET_LIST(ROUTE_TARGET_NAME)
+#undef ROUTE_TARGET_NAME
+    };
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
+}
+
+static bool keyword_is(const struct classify_result *cr, const char *kw)
+{
+    size_t n = 0;
+    while (kw[n])
+        n++;
+    return cr->keyword.len == n && strncasecmp((const char *)cr->keyword.p, kw, n) == 0;
+}
+
+static void decide(struct route_decision *out, enum route_target t, const char *why)
+{
+    out->target = t;
+    out->why = why;
+}
+
+/* Pins and user variables the statement leaves on the primary. */
+static void note_effects(const struct classify_result *cr, struct route_state *st)
+{
+    if (cr->flags & CLASSIFY_F_USER_VAR_ASSIGN)
+        st->user_vars = true;
+    if ((cr->flags & CLASSIFY_F_TEMP_TABLE) && keyword_is(cr, "CREATE"))
+        st->pin = "temporary table";
+    else if (keyword_is(cr, "LOCK"))
+        st->pin = "LOCK TABLES";
+    else if (keyword_is(cr, "UNLOCK") && st->pin && st->pin[0] == 'L')
+        st->pin = NULL;
+}
+
+void router_decide(const struct classify_result *cr, struct route_state *st,
+                   struct route_decision *out)
+{
+    const struct hint_set *h = &cr->hint;
+    if (h->present && h->error) {
+        decide(out, ROUTE_ERROR, h->error);
+        return;
+    }
+    note_effects(cr, st);
+    if (st->in_trx) {
+        decide(out, ROUTE_TRX, "in transaction");
+        return;
+    }
+    if (st->pin) {
+        decide(out, ROUTE_PRIMARY, st->pin);
+        return;
+    }
+    if (st->autocommit_off) {
+        decide(out, ROUTE_PRIMARY, "autocommit=0");
+        return;
+    }
+    bool read_trx = cr->kind == CLASSIFY_TRX &&
+                    (cr->sub == CLASSIFY_SUB_START || cr->sub == CLASSIFY_SUB_BEGIN) &&
+                    cr->read_only == 1;
+    if (h->present && h->route == HINT_ROUTE_PRIMARY) {
+        decide(out, ROUTE_PRIMARY, "hint route=primary");
+        return;
+    }
+    if (h->present && h->route == HINT_ROUTE_REPLICA) {
+        if (cr->kind == CLASSIFY_READ || read_trx)
+            decide(out, ROUTE_REPLICA, "hint route=replica");
+        else
+            decide(out, ROUTE_ERROR, "route=replica on a statement that is not read-only");
+        return;
+    }
+    if (cr->kind == CLASSIFY_READ) {
+        if (cr->flags & CLASSIFY_F_PREV_STMT_STATE)
+            decide(out, ROUTE_LAST, "reads the previous statement's state");
+        else if ((cr->flags & CLASSIFY_F_USES_USER_VAR) && st->user_vars)
+            decide(out, ROUTE_PRIMARY, "reads user variables");
+        else
+            decide(out, ROUTE_REPLICA, "read");
+        return;
+    }
+    if (read_trx) {
+        decide(out, ROUTE_REPLICA, "read-only transaction");
+        return;
+    }
+    decide(out, ROUTE_PRIMARY, cr->kind == CLASSIFY_WRITE ? "write" : classify_kind_name(cr->kind));
+}

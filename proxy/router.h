@@ -1,0 +1,59 @@
+/*
+ * router.h - where a statement runs: the routing rules of DESIGN.md section 3
+ * as a pure function of the classifier's verdict and the session's routing
+ * state. No I/O; the session applies the decision (and its side effects on
+ * the routing state) and picks the concrete replica.
+ *
+ * Rules, first match wins:
+ *   1. an invalid gtidproxy hint            -> error (never ignored)
+ *   2. inside a transaction                 -> the transaction's backend
+ *   3. session pinned (temporary table, LOCK TABLES) or autocommit=0 -> primary
+ *   4. hint route=primary / route=replica   -> as asked (replica only for reads)
+ *   5. READ: SHOW WARNINGS & co             -> the previous statement's backend
+ *            reads a user variable the session set -> primary (it lives there)
+ *            otherwise                      -> a replica
+ *   6. START TRANSACTION READ ONLY          -> a replica
+ *   7. everything else (writes, DDL, locking reads, SET/USE/PREPARE, other
+ *      transaction control, anything not proven read-only) -> primary
+ */
+#ifndef GTIDPROXY_ROUTER_H
+#define GTIDPROXY_ROUTER_H
+
+#include <stdbool.h>
+
+#include "gtidproxy/classify.h"
+
+#define ROUTE_TARGET_LIST(X)                                                                       \
+    X(ROUTE_PRIMARY, "primary")                                                                    \
+    X(ROUTE_REPLICA, "replica")                                                                    \
+    X(ROUTE_TRX, "transaction") /* the backend the open transaction runs on */                     \
+    X(ROUTE_LAST, "last")       /* the backend that ran the previous statement */                  \
+    X(ROUTE_ERROR, "error")     /* answer with an ERR: decision.why */
+
+enum route_target {
+#define ROUTE_TARGET_ENUM(name, text) name,
+    ROUTE_TARGET_LIST(ROUTE_TARGET_ENUM)
+#undef ROUTE_TARGET_ENUM
+};
+const char *route_target_name(enum route_target t);
+
+/* What routing remembers about a session between statements. */
+struct route_state {
+    bool in_trx;          /* the last reply had SERVER_STATUS_IN_TRANS */
+    bool autocommit_off;  /* the last reply lacked SERVER_STATUS_AUTOCOMMIT */
+    const char *pin;      /* why the session is pinned to the primary, or NULL */
+    bool user_vars;       /* the session assigned user variables (on the primary) */
+};
+
+struct route_decision {
+    enum route_target target;
+    const char *why; /* short, for logs and the error message */
+};
+
+/* Decides, and updates st for what the statement will leave behind once it
+ * ran (pins, user variables). in_trx/autocommit_off are the caller's to
+ * update from each reply's status flags. */
+void router_decide(const struct classify_result *cr, struct route_state *st,
+                   struct route_decision *out);
+
+#endif

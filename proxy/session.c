@@ -1,0 +1,1053 @@
+/*
+ * session.c - client connections (session.h): login, command dispatch,
+ * routing, and the client half of the relay.
+ *
+ *   client ──bytes──▶ in ──whole packet──▶ dispatch ──▶ router ──▶ bconn (lazy open,
+ *      ▲                                                          sync schema/vars,
+ *      └──────────── out (wq) ◀──── reply relayed by backend.c ◀── send command)
+ *
+ * A command is taken from `in` only when it is complete (all its chunks),
+ * so the classifier sees the whole text and a retry can resend it; commands
+ * a client pipelines stay in `in` until the current reply is done.
+ */
+#include "session.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "gtidproxy/classify.h"
+#include "gtidproxy/proto_frame.h"
+#include "gtidproxy/proto_handshake.h"
+#include "log.h"
+#include "proxy.h"
+#include "worker.h"
+
+/* Login must finish in this time: a client that connects and stalls
+ * (slowloris) holds a slot only this long. */
+#define SESS_LOGIN_TIMEOUT_MS 10000
+/* A backend that refused a connection gets no reads for this long. */
+#define BACKEND_RETRY_AFTER_MS 2000
+/* Each read asks for this much room. */
+#define SESS_READ_SIZE (16u * 1024u)
+
+const char *sess_state_name(enum sess_state s)
+{
+    static const char *const names[] = {
+#define SESS_STATE_NAME(name, text) text,
+        SESS_STATE_LIST(SESS_STATE_NAME)
+#undef SESS_STATE_NAME
+    };
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+static struct proxy *px_of(struct session *s)
+{
+    return s->w->px;
+}
+
+static const struct config *cfg_of(struct session *s)
+{
+    return s->snap->cfg;
+}
+
+static void process_input(struct session *s);
+
+/* ------------------------------------------------------------ list --- */
+
+void session__link(struct session *s, struct session **head)
+{
+    s->prev = NULL;
+    s->next = *head;
+    if (*head)
+        (*head)->prev = s;
+    *head = s;
+}
+
+void session__unlink(struct session *s, struct session **head)
+{
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        *head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    s->prev = s->next = NULL;
+}
+
+struct session *session_next(struct session *s)
+{
+    return s->next;
+}
+
+/* ----------------------------------------------------------- close --- */
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct session *s = h->data;
+    if (--s->open_handles > 0)
+        return;
+    if (s->counted)
+        atomic_fetch_sub(&px_of(s)->clients, 1);
+    worker__session_remove(s->w, s);
+    cauth_release(&s->auth);
+    buf_free(&s->in);
+    buf_free(&s->cmd);
+    buf_free(&s->pending_ok);
+    wq_free(&s->out);
+    svars_free(&s->want);
+    free(s->be);
+    free(s);
+}
+
+static void close_backends(struct session *s)
+{
+    for (size_t i = 0; i < s->n_be; i++)
+        if (s->be[i]) {
+            bconn_close(s->be[i]);
+            s->be[i] = NULL;
+        }
+    s->cur = s->last = s->trx = NULL;
+}
+
+static void close_handles(struct session *s)
+{
+    uv_close((uv_handle_t *)&s->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&s->tcp, on_handle_closed);
+}
+
+void session_close(struct session *s, bool flush, const char *fmt, ...)
+{
+    if (s->state == SESS_CLOSING)
+        return;
+    char why[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    log_info("C#%u %s@%s [%s] closed: %s", s->id, s->auth.login.user[0] ? s->auth.login.user : "-",
+             s->peer, sess_state_name(s->state), why);
+    s->state = SESS_CLOSING;
+    close_backends(s);
+    uv_read_stop((uv_stream_t *)&s->tcp);
+    uv_timer_stop(&s->timer);
+    if (flush && wq_size(&s->out) > 0 && wq_flush(&s->out) == 0 && wq_size(&s->out) > 0) {
+        s->close_after_write = true; /* the ERR goes out first */
+        return;
+    }
+    close_handles(s);
+}
+
+void session_drain(struct session *s)
+{
+    s->draining = true;
+    if (s->state == SESS_IDLE || s->state == SESS_LOGIN)
+        session_close(s, false, "proxy shutting down");
+}
+
+/* ---------------------------------------------------------- output --- */
+
+struct buf *session_client_out(struct session *s)
+{
+    return wq_buf(&s->out);
+}
+
+uint64_t session_client_caps(const struct session *s)
+{
+    return s->caps;
+}
+
+bool session_client_full(const struct session *s)
+{
+    return wq_size(&s->out) >= s->snap->cfg->buffer_high_water;
+}
+
+void session_flush(struct session *s)
+{
+    if (s->state == SESS_CLOSING)
+        return;
+    int rc = wq_flush(&s->out);
+    if (rc < 0)
+        session_close(s, false, "write to client: %s", uv_strerror(rc));
+}
+
+static void on_client_written(struct wq *q, int status)
+{
+    struct session *s = q->data;
+    if (s->close_after_write) {
+        if (status < 0 || wq_size(&s->out) == 0) {
+            s->close_after_write = false;
+            close_handles(s);
+        }
+        return;
+    }
+    if (s->state == SESS_CLOSING)
+        return;
+    if (status < 0) {
+        session_close(s, false, "write to client: %s", uv_strerror(status));
+        return;
+    }
+    if (s->cur && s->cur->read_paused && !session_client_full(s))
+        bconn_resume(s->cur);
+}
+
+/* Queues an ERR for the current command (sequence id = command's + 1). */
+static void reply_error(struct session *s, enum gp_error e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void reply_error(struct session *s, enum gp_error e, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    log_debug("C#%u error %u: %s", s->id, gp_error_code(e), msg);
+    if (gp_err_append(wq_buf(&s->out), s->caps, (uint8_t)(s->cmd_last_seq + 1), e, "%s", msg) !=
+        0) {
+        session_close(s, false, "out of memory");
+        return;
+    }
+    session_flush(s);
+}
+
+/* ----------------------------------------------------------- input --- */
+
+static void restart_idle_timer(struct session *s);
+static void on_timer(uv_timer_t *t);
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    (void)suggested;
+    struct session *s = h->data;
+    if (buf_reserve(&s->in, SESS_READ_SIZE) != 0) {
+        *out = uv_buf_init(NULL, 0);
+        return;
+    }
+    *out = uv_buf_init((char *)s->in.data + s->in.len, (unsigned)(s->in.cap - s->in.len));
+}
+
+static void pause_reading(struct session *s)
+{
+    if (!s->read_paused) {
+        uv_read_stop((uv_stream_t *)&s->tcp);
+        s->read_paused = true;
+    }
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub);
+
+static void resume_reading(struct session *s)
+{
+    if (s->read_paused && s->state != SESS_CLOSING) {
+        s->read_paused = false;
+        int rc = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
+        if (rc < 0)
+            session_close(s, false, "read from client: %s", uv_strerror(rc));
+    }
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub)
+{
+    (void)ub;
+    struct session *s = st->data;
+    if (s->state == SESS_CLOSING)
+        return;
+    if (nread < 0) {
+        if (nread != UV_EOF)
+            session_close(s, false, "read from client: %s", uv_strerror((int)nread));
+        else if (s->state == SESS_LOGIN || s->state == SESS_LOGIN_DB)
+            session_close(s, false, "client disconnected during login");
+        else if (buf_pending(&s->in))
+            session_close(s, false, "client disconnected mid-packet");
+        else
+            session_close(s, false, "client disconnected");
+        return;
+    }
+    s->in.len += (size_t)nread;
+    process_input(s);
+}
+
+/*
+ * Finds one whole logical packet at the head of `in`. Returns 1 (wire
+ * bytes, payload length, first and last sequence ids set), 0 (more bytes
+ * needed), or -1 after closing the session (too large / out of order).
+ * `expect` is the sequence id the first chunk must carry, or -1 for any.
+ */
+static int whole_packet(struct session *s, int expect, size_t *wire, uint64_t *len,
+                        uint8_t *first_seq, uint8_t *last_seq)
+{
+    const uint8_t *p = buf_head(&s->in);
+    size_t n = buf_pending(&s->in), off = 0;
+    uint64_t total = 0;
+    uint32_t max = cfg_of(s)->max_packet_size;
+    for (int chunk = 0;; chunk++) {
+        if (n - off < PROTO_FRAME_HDR_LEN)
+            return 0;
+        struct proto_frame_hdr h;
+        (void)proto_frame_hdr_parse(p + off, n - off, &h);
+        uint8_t want = chunk == 0 ? (uint8_t)expect : (uint8_t)(*last_seq + 1);
+        if ((chunk > 0 || expect >= 0) && h.seq != want) {
+            session_close(s, false, "packet out of order: sequence id %u, expected %u", h.seq,
+                          want);
+            return -1;
+        }
+        if (chunk == 0)
+            *first_seq = h.seq;
+        *last_seq = h.seq;
+        total += h.len;
+        if (total > max) {
+            if (gp_err_append(wq_buf(&s->out), s->caps, (uint8_t)(h.seq + 1),
+                              GP_ER_NET_PACKET_TOO_LARGE,
+                              "Got a packet bigger than 'max_allowed_packet' bytes") != 0)
+                session_close(s, false, "out of memory");
+            else
+                session_close(s, true,
+                              "packet of %llu+ bytes exceeds max_packet_size (%u bytes)",
+                              (unsigned long long)total, max);
+            return -1;
+        }
+        if (n - off - PROTO_FRAME_HDR_LEN < h.len)
+            return 0;
+        off += PROTO_FRAME_HDR_LEN + h.len;
+        if (!proto_frame_continues(h.len))
+            break;
+    }
+    *wire = off;
+    *len = total;
+    return 1;
+}
+
+/* ----------------------------------------------------------- login --- */
+
+static void login_done(struct session *s)
+{
+    uv_timer_stop(&s->timer);
+    if (buf_append(wq_buf(&s->out), buf_head(&s->pending_ok), buf_pending(&s->pending_ok)) != 0) {
+        session_close(s, false, "out of memory");
+        return;
+    }
+    buf_consume(&s->pending_ok, buf_pending(&s->pending_ok));
+    buf_trim(&s->pending_ok, 0);
+    s->state = SESS_IDLE;
+    log_debug("C#%u %s@%s logged in (db '%s', caps 0x%llx)", s->id, s->auth.login.user, s->peer,
+              s->auth.login.database, (unsigned long long)s->caps);
+    session_flush(s);
+    restart_idle_timer(s);
+}
+
+/* A login (or COM_CHANGE_USER) succeeded: adopt its user, schema and
+ * charset; a named database is checked on the primary before the OK goes
+ * out, so a missing one fails the login as a server would fail it. */
+static void login_ok(struct session *s, const uint8_t *ok, size_t n)
+{
+    const struct cauth_login *l = &s->auth.login;
+    s->caps = l->caps;
+    s->charset = l->charset;
+    close_backends(s);
+    svars_reset(&s->want, false);
+    s->route = (struct route_state){0};
+    if (buf_append(&s->pending_ok, ok, n) != 0) {
+        session_close(s, false, "out of memory");
+        return;
+    }
+    if (!l->database[0]) {
+        login_done(s);
+        return;
+    }
+    struct proto_str db = {(const uint8_t *)l->database, strlen(l->database)};
+    if (svars_set_schema(&s->want, db) != 0) {
+        session_close(s, false, "out of memory");
+        return;
+    }
+    s->state = SESS_LOGIN_DB;
+    s->cmd_target = px_of(s)->primary;
+    s->be[s->cmd_target] = bconn_open(s, s->cmd_target);
+    if (!s->be[s->cmd_target])
+        session_close(s, false, "out of memory");
+}
+
+static void login_packet(struct session *s)
+{
+    size_t wire;
+    uint64_t len;
+    uint8_t first, last;
+    int rc = whole_packet(s, -1, &wire, &len, &first, &last);
+    if (rc <= 0)
+        return;
+    if (wire != len + PROTO_FRAME_HDR_LEN) {
+        session_close(s, false, "bad handshake: a login packet over 16 MB");
+        return;
+    }
+    uint8_t out[1024];
+    struct proto_wr w;
+    proto_wr_init(&w, out, sizeof out);
+    enum cauth_result r = cauth_feed(&s->auth, first, buf_head(&s->in) + PROTO_FRAME_HDR_LEN,
+                                     (size_t)len, &w);
+    buf_consume(&s->in, wire);
+    switch (r) {
+    case CAUTH_SEND:
+        if (buf_append(wq_buf(&s->out), out, w.len) != 0)
+            session_close(s, false, "out of memory");
+        else
+            session_flush(s);
+        return;
+    case CAUTH_OK:
+        login_ok(s, out, w.len);
+        return;
+    case CAUTH_DENIED:
+    case CAUTH_BAD:
+        if (buf_append(wq_buf(&s->out), out, w.len) != 0) {
+            session_close(s, false, "out of memory");
+            return;
+        }
+        if (r == CAUTH_BAD)
+            session_close(s, true, "bad handshake: %s", s->auth.why);
+        else
+            session_close(s, true, "%s", s->auth.why);
+        return;
+    }
+}
+
+/* ---------------------------------------------------------- routing --- */
+
+static bool backend_usable(struct session *s, size_t i, uint64_t now)
+{
+    struct backend_info *b = &px_of(s)->backends[i];
+    return b->role == BACKEND_ROLE_REPLICA && atomic_load(&b->weight) > 0 &&
+           atomic_load(&b->down_until_ms) <= now && !(i < 32 && (s->tried >> i) & 1u);
+}
+
+/* Weighted round-robin over usable replicas; the primary when none is. */
+static size_t pick_replica(struct session *s)
+{
+    struct proxy *px = px_of(s);
+    uint64_t now = proxy_now_ms(), total = 0;
+    for (size_t i = 0; i < px->n_backends; i++)
+        if (backend_usable(s, i, now))
+            total += atomic_load(&px->backends[i].weight);
+    if (total == 0)
+        return px->primary;
+    uint64_t r = s->w->rr++ % total;
+    for (size_t i = 0; i < px->n_backends; i++) {
+        if (!backend_usable(s, i, now))
+            continue;
+        uint64_t wgt = atomic_load(&px->backends[i].weight);
+        if (r < wgt)
+            return i;
+        r -= wgt;
+    }
+    return px->primary;
+}
+
+/* Sends the command to its backend once that connection is ready and has
+ * the session's schema and variables. */
+static void proceed(struct session *s, struct bconn *b)
+{
+    if (b->synced_gen != s->want.gen) {
+        if (svars_schema_differs(&s->want, &b->have)) {
+            if (bconn_send_internal(b, PROTO_COM_INIT_DB, s->want.schema, strlen(s->want.schema)) !=
+                0)
+                reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+            return;
+        }
+        struct buf sql = {0};
+        int nvars = svars_sync_sql(&s->want, &b->have, &sql);
+        if (nvars > 0) {
+            log_debug("C#%u sync %s: %.*s", s->id, px_of(s)->backends[b->idx].name,
+                      (int)buf_pending(&sql), (const char *)buf_head(&sql));
+            int rc = bconn_send_internal(b, PROTO_COM_QUERY, (const char *)buf_head(&sql),
+                                         buf_pending(&sql));
+            buf_free(&sql);
+            if (rc != 0)
+                reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+            return;
+        }
+        buf_free(&sql);
+        b->synced_gen = s->want.gen;
+    }
+    int rc = bconn_send_command(b, buf_head(&s->cmd), s->cmd_wire, s->cmd_com, s->cmd_last_seq);
+    if (rc < 0) {
+        s->state = SESS_IDLE;
+        reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: %s is not supported",
+                    proto_com_name(s->cmd_com));
+        return;
+    }
+    if (rc == 1) { /* no reply expected */
+        s->state = SESS_IDLE;
+        return;
+    }
+    s->cur = b;
+    s->state = SESS_RUNNING;
+}
+
+/* Starts (or continues) the current command on backend idx. */
+static void run_on(struct session *s, size_t idx)
+{
+    s->cmd_target = idx;
+    s->state = SESS_WAIT_BACKEND;
+    struct bconn *b = s->be[idx];
+    if (!b) {
+        b = s->be[idx] = bconn_open(s, idx);
+        if (!b) {
+            reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+            return;
+        }
+    }
+    if (b->state == BCONN_IDLE)
+        proceed(s, b);
+}
+
+void session_backend_ready(struct session *s, struct bconn *b)
+{
+    if (s->post_sync && s->state == SESS_WAIT_BACKEND && s->cmd_target == b->idx) {
+        s->post_sync = false;
+        s->state = SESS_IDLE;
+        restart_idle_timer(s);
+        process_input(s);
+        return;
+    }
+    if (s->state == SESS_LOGIN_DB) {
+        login_done(s);
+        process_input(s);
+        return;
+    }
+    if (s->state == SESS_WAIT_BACKEND && s->be[s->cmd_target] == b)
+        proceed(s, b);
+}
+
+static void forget_backend(struct session *s, struct bconn *b)
+{
+    if (s->be[b->idx] == b)
+        s->be[b->idx] = NULL;
+    if (s->last == b)
+        s->last = NULL;
+    if (s->cur == b)
+        s->cur = NULL;
+    if (s->trx == b) {
+        s->trx = NULL;
+        if (s->route.in_trx)
+            s->trx_lost = px_of(s)->backends[b->idx].name;
+    }
+}
+
+void session_backend_closed(struct session *s, struct bconn *b)
+{
+    forget_backend(s, b);
+}
+
+void session_backend_failed(struct session *s, struct bconn *b, int gp_err, const char *why)
+{
+    struct proxy *px = px_of(s);
+    const char *name = px->backends[b->idx].name;
+    bool current = (s->state == SESS_WAIT_BACKEND && s->cmd_target == b->idx) ||
+                   (s->state == SESS_RUNNING && s->cur == b) ||
+                   (s->state == SESS_LOGIN_DB && s->cmd_target == b->idx);
+    uint64_t forwarded = b->forwarded;
+    bool was_busy = s->state == SESS_RUNNING && s->cur == b;
+    forget_backend(s, b);
+    if (s->post_sync && current) {
+        /* The statement was answered; only the collation refresh failed. */
+        s->post_sync = false;
+        s->state = SESS_IDLE;
+        process_input(s);
+        return;
+    }
+    if (gp_err == GP_ER_BACKEND_CONNECT) {
+        atomic_store(&px->backends[b->idx].down_until_ms, proxy_now_ms() + BACKEND_RETRY_AFTER_MS);
+        atomic_fetch_add(&px->backends[b->idx].connect_failures, 1);
+    }
+    if (!current || s->state == SESS_CLOSING)
+        return;
+    if (s->state == SESS_LOGIN_DB) {
+        const struct bauth *a = &b->auth;
+        if (a->err_code) { /* the server's own answer, e.g. 1049 Unknown database */
+            uint8_t seq = buf_pending(&s->pending_ok) >= 4 ? buf_head(&s->pending_ok)[3] : 2;
+            if (gp_err_append_raw(wq_buf(&s->out), s->caps, seq, a->err_code, a->err_sqlstate,
+                                  a->err_message, strlen(a->err_message)) == 0)
+                session_close(s, true, "login database check: %s", why);
+            else
+                session_close(s, false, "out of memory");
+        } else {
+            uint8_t seq = buf_pending(&s->pending_ok) >= 4 ? buf_head(&s->pending_ok)[3] : 2;
+            if (gp_err_append(wq_buf(&s->out), s->caps, seq, GP_ER_BACKEND_CONNECT,
+                              "gtidproxy: cannot reach backend %s: %s", name, why) == 0)
+                session_close(s, true, "login database check: %s", why);
+            else
+                session_close(s, false, "out of memory");
+        }
+        return;
+    }
+    if (was_busy && forwarded > 0) {
+        /* Part of the reply reached the client: nothing sane can follow. */
+        session_close(s, true, "backend %s lost mid-reply: %s", name, why);
+        return;
+    }
+    /* Nothing reached the client. A read may run elsewhere (the command is
+     * still whole in `cmd`); a command that may write is never resent. */
+    if (s->cmd_is_read) {
+        if (b->idx < 32)
+            s->tried |= 1u << b->idx;
+        size_t next = pick_replica(s);
+        bool primary_tried = px->primary < 32 && ((s->tried >> px->primary) & 1u);
+        if (!(next == px->primary && primary_tried)) {
+            log_info("C#%u read moved to %s: %s failed: %s", s->id, px->backends[next].name, name,
+                     why);
+            run_on(s, next);
+            return;
+        }
+    }
+    s->state = SESS_IDLE;
+    if (gp_err == GP_ER_BACKEND_LOST)
+        reply_error(s, GP_ER_BACKEND_LOST,
+                    "gtidproxy: lost backend %s while it ran the statement (outcome unknown): %s",
+                    name, why);
+    else if (gp_err == GP_ER_SESSION_SYNC)
+        reply_error(s, GP_ER_SESSION_SYNC,
+                    "gtidproxy: could not apply the session's state on backend %s: %s", name, why);
+    else
+        reply_error(s, (enum gp_error)gp_err, "gtidproxy: backend %s: %s", name, why);
+    restart_idle_timer(s);
+    process_input(s);
+}
+
+void session_reply_packet(struct session *s, struct bconn *b, const struct proto_trk_pkt *pkt)
+{
+    if (pkt->kind == PROTO_TRK_PKT_LOCAL_INFILE) {
+        s->infile = b->forward;
+        return;
+    }
+    if ((pkt->kind != PROTO_TRK_PKT_OK && pkt->kind != PROTO_TRK_PKT_OK_EOF) ||
+        !pkt->ok.has_session_state)
+        return;
+    bool synced = b->synced_gen == s->want.gen;
+    if (svars_apply_block(&s->want, pkt->ok.session_state) != 0 ||
+        svars_apply_block(&b->have, pkt->ok.session_state) != 0)
+        log_warn("C#%u backend %s: unreadable session state ignored", s->id,
+                 px_of(s)->backends[b->idx].name);
+    if (synced)
+        b->synced_gen = s->want.gen;
+}
+
+void session_reply_done(struct session *s, struct bconn *b, const struct proto_trk_result *res)
+{
+    s->cur = NULL;
+    s->last = b;
+    s->infile = false;
+    if (res->status_valid) {
+        s->route.in_trx = (res->status & PROTO_SERVER_STATUS_IN_TRANS) != 0;
+        s->route.autocommit_off = (res->status & PROTO_SERVER_STATUS_AUTOCOMMIT) == 0;
+        s->trx = s->route.in_trx ? b : NULL;
+    }
+    s->state = SESS_IDLE;
+    if (s->draining) {
+        session_close(s, true, "proxy shutting down");
+        return;
+    }
+    if (s->want.charset_touched) {
+        /* A no-op SET makes the server report the collation (sess_vars.h). */
+        static const char sql[] =
+            "SET @@SESSION.collation_connection = @@SESSION.collation_connection";
+        s->want.charset_touched = false;
+        if (bconn_send_internal(b, PROTO_COM_QUERY, sql, sizeof sql - 1) == 0) {
+            s->post_sync = true;
+            s->cmd_target = b->idx;
+            s->state = SESS_WAIT_BACKEND;
+            return;
+        }
+    }
+    restart_idle_timer(s);
+    process_input(s);
+}
+
+void session_backend_drained(struct session *s, struct bconn *b)
+{
+    if (s->cur == b && s->infile && wq_size(&b->out) < cfg_of(s)->buffer_high_water)
+        resume_reading(s);
+}
+
+/* ---------------------------------------------------------- commands --- */
+
+static uint16_t session_status(const struct session *s)
+{
+    uint16_t st = 0;
+    if (s->route.in_trx)
+        st |= PROTO_SERVER_STATUS_IN_TRANS;
+    if (!s->route.autocommit_off)
+        st |= PROTO_SERVER_STATUS_AUTOCOMMIT;
+    return st;
+}
+
+static void reply_ok(struct session *s)
+{
+    if (gp_ok_append(wq_buf(&s->out), s->caps, (uint8_t)(s->cmd_last_seq + 1), session_status(s)) !=
+        0) {
+        session_close(s, false, "out of memory");
+        return;
+    }
+    session_flush(s);
+}
+
+static void change_user(struct session *s, const uint8_t *payload, size_t len)
+{
+    uint8_t out[1024];
+    struct proto_wr w;
+    proto_wr_init(&w, out, sizeof out);
+    enum cauth_result r = cauth_change_user(&s->auth, s->cmd_last_seq, payload, len, &w);
+    if (r == CAUTH_OK) { /* not expected: the proxy always switches first */
+        login_ok(s, out, w.len);
+        return;
+    }
+    if (buf_append(wq_buf(&s->out), out, w.len) != 0) {
+        session_close(s, false, "out of memory");
+        return;
+    }
+    switch (r) {
+    case CAUTH_SEND:
+        s->state = SESS_LOGIN;
+        uv_timer_start(&s->timer, on_timer, SESS_LOGIN_TIMEOUT_MS, 0);
+        session_flush(s);
+        return;
+    case CAUTH_OK:
+        return;
+    case CAUTH_DENIED:
+        session_close(s, true, "change user: %s", s->auth.why);
+        return;
+    case CAUTH_BAD:
+        session_close(s, true, "bad COM_CHANGE_USER: %s", s->auth.why);
+        return;
+    }
+}
+
+static void reset_connection(struct session *s)
+{
+    close_backends(s);
+    svars_reset(&s->want, true);
+    s->route = (struct route_state){0};
+    s->trx_lost = NULL;
+    reply_ok(s);
+}
+
+/* Routes a COM_QUERY by its text. Returns false when it was answered. */
+static bool route_query(struct session *s, const uint8_t *text, size_t n, bool whole,
+                        struct route_decision *d)
+{
+    if (!whole) {
+        /* Over 16 MB: never classified; the primary is always correct. */
+        *d = (struct route_decision){ROUTE_PRIMARY, "statement over 16 MB"};
+        return true;
+    }
+    struct classify_result cr;
+    (void)classify_query(text, n, 0, &cr);
+    router_decide(&cr, &s->route, d);
+    if (d->target == ROUTE_ERROR) {
+        reply_error(s, GP_ER_HINT, "gtidproxy: %s", d->why);
+        return false;
+    }
+    return true;
+}
+
+static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool whole)
+{
+    struct proxy *px = px_of(s);
+    uint8_t com = s->cmd_com;
+    struct route_decision d = {ROUTE_PRIMARY, proto_com_name(com)};
+    switch (com) {
+    case PROTO_COM_QUIT:
+        session_close(s, false, "client quit");
+        return;
+    case PROTO_COM_PING:
+                reply_ok(s);
+        return;
+    case PROTO_COM_CHANGE_USER:
+                change_user(s, payload, len);
+        return;
+    case PROTO_COM_RESET_CONNECTION:
+                reset_connection(s);
+        return;
+    case PROTO_COM_QUERY:
+        if (!route_query(s, payload + 1, len - 1, whole, &d)) {
+                        return;
+        }
+        break;
+    case PROTO_COM_SET_OPTION:
+        /* Turns multi-statements on or off for one server connection; the
+         * session stays where it was turned. */
+        s->route.pin = "COM_SET_OPTION";
+        break;
+    case PROTO_COM_INIT_DB:
+    case PROTO_COM_FIELD_LIST:
+    case PROTO_COM_STATISTICS:
+    case PROTO_COM_STMT_PREPARE:
+    case PROTO_COM_STMT_EXECUTE:
+    case PROTO_COM_STMT_FETCH:
+    case PROTO_COM_STMT_RESET:
+    case PROTO_COM_STMT_CLOSE:
+    case PROTO_COM_STMT_SEND_LONG_DATA:
+    case PROTO_COM_CREATE_DB:
+    case PROTO_COM_DROP_DB:
+    case PROTO_COM_REFRESH:
+    case PROTO_COM_PROCESS_KILL:
+        if (s->route.in_trx)
+            d = (struct route_decision){ROUTE_TRX, "in transaction"};
+        break;
+    default:
+                reply_error(s, GP_ER_UNKNOWN_COM, "Unknown command");
+        return;
+    }
+    if (s->trx_lost) {
+        const char *name = s->trx_lost;
+        s->trx_lost = NULL;
+        s->route.in_trx = false;
+                reply_error(s, GP_ER_BACKEND_LOST,
+                    "gtidproxy: the transaction was lost: backend %s closed the connection", name);
+        return;
+    }
+    size_t idx = px->primary;
+    switch (d.target) {
+    case ROUTE_REPLICA:
+        idx = pick_replica(s);
+        break;
+    case ROUTE_TRX:
+        idx = s->trx ? s->trx->idx : px->primary;
+        break;
+    case ROUTE_LAST:
+        idx = s->last ? s->last->idx : px->primary;
+        break;
+    default:
+        break;
+    }
+    s->cmd_is_read = d.target == ROUTE_REPLICA;
+    s->tried = 0;
+    log_debug("C#%u %s -> %s (%s)", s->id, proto_com_name(com), px->backends[idx].name, d.why);
+    run_on(s, idx);
+}
+
+/* Takes the next whole command from `in` and runs it. */
+static void next_command(struct session *s)
+{
+    size_t wire;
+    uint64_t len;
+    uint8_t first, last;
+    int rc = whole_packet(s, 0, &wire, &len, &first, &last);
+    if (rc <= 0)
+        return;
+    uv_timer_stop(&s->timer);
+    const uint8_t *payload = buf_head(&s->in) + PROTO_FRAME_HDR_LEN;
+    if (len == 0) {
+        session_close(s, false, "bad packet: empty command");
+        return;
+    }
+    /* The command moves out of `in` (which may already hold the next one):
+     * it stays whole in `cmd` for a retry elsewhere. */
+    buf_consume(&s->cmd, buf_pending(&s->cmd));
+    buf_trim(&s->cmd, SESS_READ_SIZE);
+    if (buf_append(&s->cmd, buf_head(&s->in), wire) != 0) {
+        session_close(s, false, "out of memory");
+        return;
+    }
+    buf_consume(&s->in, wire);
+    payload = buf_head(&s->cmd) + PROTO_FRAME_HDR_LEN;
+    s->cmd_wire = wire;
+    s->cmd_com = payload[0];
+    s->cmd_last_seq = last;
+    bool whole = wire == len + PROTO_FRAME_HDR_LEN;
+    dispatch(s, payload, whole ? (size_t)len : 0, whole);
+}
+
+/* Forwards LOCAL INFILE packets while the server waits for the file. */
+static void infile_packets(struct session *s)
+{
+    while (s->state == SESS_RUNNING && s->infile && s->cur) {
+        size_t wire;
+        uint64_t len;
+        uint8_t first, last;
+        if (whole_packet(s, -1, &wire, &len, &first, &last) <= 0)
+            return;
+        if (bconn_forward_client(s->cur, buf_head(&s->in), wire, last, len) != 0) {
+            session_close(s, false, "LOCAL INFILE data the server did not ask for");
+            return;
+        }
+        buf_consume(&s->in, wire);
+        if (len == 0)
+            s->infile = false;
+        if (s->cur && wq_size(&s->cur->out) >= cfg_of(s)->buffer_high_water) {
+            pause_reading(s);
+            return;
+        }
+    }
+}
+
+static void process_input(struct session *s)
+{
+    for (;;) {
+        enum sess_state before = s->state;
+        size_t pending = buf_pending(&s->in);
+        switch (s->state) {
+        case SESS_LOGIN:
+            login_packet(s);
+            break;
+        case SESS_IDLE:
+            next_command(s);
+            break;
+        case SESS_RUNNING:
+            if (s->infile)
+                infile_packets(s);
+            break;
+        default:
+            break;
+        }
+        if (s->state == SESS_CLOSING)
+            return;
+        if (s->state == before && buf_pending(&s->in) == pending)
+            break;
+    }
+    /* Pipelined commands wait in `in`; do not let it grow without bound. */
+    if (s->state != SESS_IDLE && s->state != SESS_LOGIN && !s->infile &&
+        buf_pending(&s->in) > cfg_of(s)->buffer_high_water)
+        pause_reading(s);
+    else if (s->read_paused && (s->state == SESS_IDLE || (s->infile && s->cur &&
+                                wq_size(&s->cur->out) < cfg_of(s)->buffer_high_water)))
+        resume_reading(s);
+}
+
+/* ---------------------------------------------------------- timers --- */
+
+static void on_timer(uv_timer_t *t)
+{
+    struct session *s = t->data;
+    if (s->state == SESS_LOGIN || s->state == SESS_LOGIN_DB)
+        session_close(s, false, "login not finished within %d ms", SESS_LOGIN_TIMEOUT_MS);
+    else if (s->state == SESS_IDLE)
+        session_close(s, false, "idle for %u ms (timeouts.client_idle_ms)",
+                      cfg_of(s)->client_idle_timeout_ms);
+}
+
+static void restart_idle_timer(struct session *s)
+{
+    unsigned ms = cfg_of(s)->client_idle_timeout_ms;
+    if (ms)
+        uv_timer_start(&s->timer, on_timer, ms, 0);
+    else
+        uv_timer_stop(&s->timer);
+}
+
+/* ---------------------------------------------------------- accept --- */
+
+static void peer_name(struct session *s, char *host, size_t hostlen)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    snprintf(host, hostlen, "?");
+    snprintf(s->peer, sizeof s->peer, "?");
+    if (uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    int port = 0;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        uv_ip4_name(a, host, hostlen);
+        port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        uv_ip6_name(a, host, hostlen);
+        port = ntohs(a->sin6_port);
+    }
+    snprintf(s->peer, sizeof s->peer, "%s:%d", host, port);
+}
+
+/* Refuses a connection before login with a server-style ERR (seq 0). */
+static void refuse(struct session *s, enum gp_error e, const char *msg)
+{
+    if (gp_err_append(wq_buf(&s->out), 0, 0, e, "%s", msg) == 0)
+        session_close(s, true, "refused: %s", msg);
+    else
+        session_close(s, false, "refused: %s", msg);
+}
+
+static void greet(struct session *s, const char *host)
+{
+    struct proxy *px = px_of(s);
+    struct bauth_server prof;
+    if (!proxy_profile(px, &prof)) {
+        refuse(s, GP_ER_NOT_READY, "gtidproxy: the primary has not been reached yet");
+        return;
+    }
+    uint64_t adv;
+    if (proto_caps_advertise(prof.caps, PROTO_CAPS_SUPPORTED_DEFAULT, 0, &adv) != PROTO_OK) {
+        refuse(s, GP_ER_NOT_READY, "gtidproxy: the primary lacks protocol 4.1 capabilities");
+        return;
+    }
+    char version[BAUTH_VERSION_MAX + 16];
+    snprintf(version, sizeof version, "%s-gtidproxy", prof.version);
+    struct cauth_greeting g = {
+        .server_version = version,
+        .thread_id = s->id,
+        .caps = adv,
+        .charset = prof.charset,
+        .plugin = strcmp(prof.plugin, CAUTH_PLUGIN_SHA2) == 0 ? CAUTH_PLUGIN_SHA2
+                                                              : CAUTH_PLUGIN_NATIVE,
+        .client_host = host,
+    };
+    uint8_t out[512];
+    struct proto_wr w;
+    proto_wr_init(&w, out, sizeof out);
+    if (cauth_start(&s->auth, &s->snap->users, &g, &w) != 0 ||
+        buf_append(wq_buf(&s->out), out, w.len) != 0) {
+        session_close(s, false, "cannot build the greeting");
+        return;
+    }
+    session_flush(s);
+}
+
+void session_accept(struct worker *w, uv_stream_t *server, size_t li)
+{
+    (void)li;
+    struct proxy *px = w->px;
+    struct session *s = calloc(1, sizeof *s);
+    size_t nb = px->n_backends;
+    struct bconn **be = calloc(nb, sizeof *be);
+    if (!s || !be) {
+        free(s);
+        free(be);
+        log_error("w%u accept: out of memory", w->idx);
+        return;
+    }
+    s->w = w;
+    s->snap = proxy_snap(px);
+    s->be = be;
+    s->n_be = nb;
+    s->id = atomic_fetch_add(&px->next_session_id, 1) + 1;
+    s->state = SESS_LOGIN;
+    svars_init(&s->want);
+    uv_tcp_init(&w->loop, &s->tcp);
+    uv_timer_init(&w->loop, &s->timer);
+    s->tcp.data = s->timer.data = s;
+    s->open_handles = 2;
+    wq_init(&s->out, (uv_stream_t *)&s->tcp, on_client_written, s);
+    worker__session_add(w, s);
+    if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0) {
+        session_close(s, false, "accept failed");
+        return;
+    }
+    uv_tcp_nodelay(&s->tcp, 1);
+    char host[INET6_ADDRSTRLEN];
+    peer_name(s, host, sizeof host);
+    atomic_fetch_add(&px->clients_total, 1);
+    unsigned now = atomic_fetch_add(&px->clients, 1) + 1;
+    s->counted = true;
+    if (now > cfg_of(s)->max_client_connections) {
+        atomic_fetch_add(&px->clients_rejected, 1);
+        refuse(s, GP_ER_TOO_MANY_CONNECTIONS, "Too many connections");
+        return;
+    }
+    uv_timer_start(&s->timer, on_timer, SESS_LOGIN_TIMEOUT_MS, 0);
+    int rc = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
+    if (rc < 0) {
+        session_close(s, false, "read from client: %s", uv_strerror(rc));
+        return;
+    }
+    log_debug("C#%u connection from %s on w%u", s->id, s->peer, w->idx);
+    greet(s, host);
+}

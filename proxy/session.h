@@ -1,0 +1,111 @@
+/*
+ * session.h - one client connection: login, then a loop of commands, each
+ * routed to a backend connection whose reply streams back.
+ *
+ *   LOGIN ──▶ IDLE ──command──▶ WAIT_BACKEND ──(backend ready, synced)──▶ RUNNING
+ *              ▲                                                          │
+ *              └─────────────── reply done (status flags noted) ◀─────────┘
+ *   RUNNING + LOCAL INFILE: client packets flow to the backend until the
+ *   empty packet; then the reply continues.
+ *   Any side may fail: session_close() with the reason, once.
+ */
+#ifndef GTIDPROXY_SESSION_H
+#define GTIDPROXY_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "backend.h"
+#include "buf.h"
+#include "client_auth.h"
+#include "gtidproxy/proto_tracker.h"
+#include "router.h"
+#include "sess_vars.h"
+#include "wq.h"
+
+#define SESS_STATE_LIST(X)                                                                         \
+    X(SESS_LOGIN, "LOGIN")                                                                         \
+    X(SESS_LOGIN_DB, "LOGIN_DB") /* checking the login's database on the primary */                \
+    X(SESS_IDLE, "IDLE")                                                                           \
+    X(SESS_WAIT_BACKEND, "WAIT_BACKEND")                                                           \
+    X(SESS_RUNNING, "RUNNING")                                                                     \
+    X(SESS_CLOSING, "CLOSING")
+
+enum sess_state {
+#define SESS_STATE_ENUM(name, text) name,
+    SESS_STATE_LIST(SESS_STATE_ENUM)
+#undef SESS_STATE_ENUM
+};
+const char *sess_state_name(enum sess_state s);
+
+struct worker;
+struct proxy_snapshot;
+
+struct session {
+    struct session *prev, *next; /* the worker's list */
+    struct worker *w;
+    struct proxy_snapshot *snap;
+    uint32_t id;
+    char peer[64];
+    enum sess_state state;
+    uv_tcp_t tcp;
+    uv_timer_t timer; /* login and idle timeout */
+    int open_handles;
+    bool counted; /* holds a slot of max_client_connections */
+    struct cauth auth;
+    uint64_t caps; /* negotiated with the client */
+    struct buf in;
+    struct wq out;
+    bool read_paused;
+    bool close_after_write;
+    bool draining;
+    /* Backends, indexed like proxy.backends; opened lazily. */
+    struct bconn **be;
+    size_t n_be;
+    struct bconn *cur;  /* runs the current command */
+    struct bconn *last; /* ran the previous command */
+    struct bconn *trx;  /* holds the open transaction */
+    /* The command being routed: one whole logical packet, framed. */
+    struct buf cmd;
+    size_t cmd_wire;    /* its bytes on the wire (headers included) */
+    uint8_t cmd_com;
+    uint8_t cmd_last_seq;
+    bool cmd_is_read;   /* may be retried elsewhere before any reply byte */
+    size_t cmd_target;  /* backend index */
+    uint32_t tried;     /* backends tried for this command (bit per index < 32) */
+    struct route_state route;
+    const char *trx_lost; /* the backend that held the open transaction died */
+    bool infile;          /* LOCAL INFILE: client packets go to cur */
+    bool post_sync;       /* the proxy's own statement after a reply (collation) */
+    struct buf pending_ok; /* login OK held back while the database is checked */
+    struct sess_vars want;
+    uint8_t charset; /* the handshake's collation id */
+};
+
+/* Accepts a connection from listener li (called by the worker). */
+void session_accept(struct worker *w, uv_stream_t *server, size_t li);
+/* Closes the session; with send_err an ERR (GP_ER_*) was queued before. */
+void session_close(struct session *s, bool flush, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* SIGTERM: close now if idle, else after the current reply. */
+void session_drain(struct session *s);
+struct session *session_next(struct session *s);
+
+/* From backend.c. */
+struct buf *session_client_out(struct session *s);
+uint64_t session_client_caps(const struct session *s);
+void session_flush(struct session *s);
+bool session_client_full(const struct session *s);
+void session_backend_ready(struct session *s, struct bconn *b);
+void session_backend_failed(struct session *s, struct bconn *b, int gp_err, const char *why);
+void session_reply_packet(struct session *s, struct bconn *b, const struct proto_trk_pkt *pkt);
+void session_reply_done(struct session *s, struct bconn *b, const struct proto_trk_result *res);
+void session_backend_closed(struct session *s, struct bconn *b);
+void session_backend_drained(struct session *s, struct bconn *b);
+
+/* For worker.c's list. */
+void session__link(struct session *s, struct session **head);
+void session__unlink(struct session *s, struct session **head);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * wq.c - write queues (wq.h).
+ */
+#include "wq.h"
+
+/* Buffers of a drained queue larger than this are freed, so one big reply
+ * does not pin memory to an idle connection. */
+#define WQ_KEEP_BYTES (64u * 1024u)
+
+void wq_init(struct wq *q, uv_stream_t *stream, wq_done_cb on_done, void *data)
+{
+    *q = (struct wq){.stream = stream, .on_done = on_done, .data = data};
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct wq *q = req->data;
+    q->writing = false;
+    buf_consume(&q->busy, buf_pending(&q->busy));
+    buf_trim(&q->busy, WQ_KEEP_BYTES);
+    if (status == 0)
+        status = wq_flush(q);
+    q->on_done(q, status);
+}
+
+int wq_flush(struct wq *q)
+{
+    if (q->writing || buf_pending(&q->queued) == 0)
+        return 0;
+    uv_buf_t b = uv_buf_init((char *)buf_head(&q->queued), (unsigned)buf_pending(&q->queued));
+    int n = uv_try_write(q->stream, &b, 1);
+    if (n > 0) {
+        buf_consume(&q->queued, (size_t)n);
+        if (buf_pending(&q->queued) == 0) {
+            buf_trim(&q->queued, WQ_KEEP_BYTES);
+            return 0;
+        }
+    } else if (n != UV_EAGAIN) {
+        return n;
+    }
+    /* The rest goes through uv_write from the other buffer, so appends can
+     * continue into `queued` meanwhile. */
+    struct buf t = q->busy;
+    q->busy = q->queued;
+    q->queued = t;
+    b = uv_buf_init((char *)buf_head(&q->busy), (unsigned)buf_pending(&q->busy));
+    q->req.data = q;
+    int rc = uv_write(&q->req, q->stream, &b, 1, on_write);
+    if (rc == 0)
+        q->writing = true;
+    return rc;
+}
+
+void wq_free(struct wq *q)
+{
+    buf_free(&q->queued);
+    buf_free(&q->busy);
+}

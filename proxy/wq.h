@@ -1,0 +1,53 @@
+/*
+ * wq.h - a connection's write queue: bytes appended by the relay go out in
+ * one write per batch (never one per packet), straight away when the socket
+ * takes them (uv_try_write), else with one uv_write in flight while the next
+ * batch collects behind it.
+ *
+ *   wq_buf() ──append──▶ [queued] ──wq_flush()──▶ try_write ─▶ kernel
+ *                                              └─▶ [busy] ── uv_write ─▶ on_done()
+ */
+#ifndef GTIDPROXY_WQ_H
+#define GTIDPROXY_WQ_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "buf.h"
+
+struct wq;
+/* Called after a uv_write completed (status 0 or a UV_E* error); not
+ * called for bytes uv_try_write took at once. */
+typedef void (*wq_done_cb)(struct wq *q, int status);
+
+struct wq {
+    struct buf queued;
+    struct buf busy;
+    uv_write_t req;
+    bool writing;
+    uv_stream_t *stream;
+    wq_done_cb on_done;
+    void *data;
+};
+
+void wq_init(struct wq *q, uv_stream_t *stream, wq_done_cb on_done, void *data);
+
+static inline struct buf *wq_buf(struct wq *q)
+{
+    return &q->queued;
+}
+
+/* Bytes not yet taken by the kernel. */
+static inline size_t wq_size(const struct wq *q)
+{
+    return buf_pending(&q->queued) + buf_pending(&q->busy);
+}
+
+/* Starts writing what is queued, unless a write is in flight (its
+ * completion continues). Returns 0 or a UV_E* error (the connection is
+ * broken: close it). */
+int wq_flush(struct wq *q) __attribute__((warn_unused_result));
+
+void wq_free(struct wq *q);
+
+#endif
