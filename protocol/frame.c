@@ -11,6 +11,8 @@
  */
 #include "gtidproxy/proto_frame.h"
 
+#include <string.h>
+
 #include "gtidproxy/proto_consts.h"
 
 const char *proto_frame_ev_name(enum proto_frame_ev_kind k)
@@ -156,11 +158,14 @@ int proto_frame_next(struct proto_frame_rd *r, const uint8_t *p, size_t n, size_
 
     if (!r->in_chunk) {
         /* Collect the header, possibly across calls. */
-        size_t take = PROTO_FRAME_HDR_LEN - r->hdr_have;
+        /* hdr_have < 4 here; the clamp tells the optimizer so (gcc -O2
+         * -Wstringop-overflow cannot prove it). */
+        size_t have = r->hdr_have < PROTO_FRAME_HDR_LEN ? r->hdr_have : PROTO_FRAME_HDR_LEN;
+        size_t take = PROTO_FRAME_HDR_LEN - have;
         if (take > n)
             take = n;
-        for (size_t i = 0; i < take; i++)
-            r->hdr[r->hdr_have + i] = p[i];
+        if (take)
+            memcpy(r->hdr + have, p, take);
         r->hdr_have = (uint8_t)(r->hdr_have + take);
         *used = take;
         if (r->hdr_have < PROTO_FRAME_HDR_LEN)
