@@ -88,7 +88,7 @@ start_node() {
     --log-error="$d/error.log" --bind-address=127.0.0.1 --skip-name-resolve
     --server-id=$((i + 1)) --log-bin="$d/binlog" --log-slave-updates=1
     --binlog-format=ROW --gtid-strict-mode=1 --max-connections=1000
-    --innodb-buffer-pool-size=64M --innodb-log-file-size=32M
+    --innodb-buffer-pool-size=64M --innodb-log-file-size=32M --max-allowed-packet=64M
     --skip-slave-start)
   [ "$i" = 0 ] || args+=(--read-only=1)
   nohup mariadbd "${args[@]}" >>"$d/error.log" 2>&1 &
