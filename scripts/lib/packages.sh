@@ -2,21 +2,34 @@
 #
 #   ensure_packages PKG...   installs the ones not installed yet (apt-get, quiet);
 #                            does nothing, and prints nothing, when all are there.
+#                            A package that an installed one Provides counts as
+#                            there: NodeSource's nodejs provides (and conflicts
+#                            with) Debian's npm, so asking apt for npm next to it fails.
 
 # The packages every build needs: compilers, CMake, and the libraries of DESIGN.md.
 GTIDPROXY_BUILD_PACKAGES=(gcc make cmake pkg-config libuv1-dev libjansson-dev
   libmariadb-dev libssl-dev)
 # What the test command adds: clang + its sanitizer/libFuzzer runtimes, cmocka,
 # the MariaDB server and client the integration tests start, docker-compose
-# (validates docker/docker-compose.yml; no engine is needed for that).
+# (validates docker/docker-compose.yml; no engine is needed for that), and the
+# real drivers and load generator tests/drivers/ runs through the proxy (Node's
+# mysql2 itself comes from npm: scripts/test installs it into the build tree).
 GTIDPROXY_TEST_PACKAGES=(clang libclang-rt-14-dev libcmocka-dev mariadb-server
-  mariadb-client docker-compose)
+  mariadb-client docker-compose python3-pymysql python3-mysqldb libdbd-mariadb-perl
+  nodejs npm sysbench)
+
+# Names every installed package Provides, one a line (version constraints cut).
+provided_packages() {
+  dpkg-query -W -f='${db:Status-Abbrev}|${Provides}\n' 2>/dev/null |
+    sed -n 's/^ii *|//p' | sed -e 's/([^)]*)//g' -e 's/[, ][, ]*/\n/g' | grep -v '^$' || true
+}
 
 ensure_packages() {
-  local missing=() pkg
+  local missing=() pkg provided
+  provided=$(provided_packages)
   for pkg in "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
-      missing+=("$pkg")
+      grep -qx -- "$pkg" <<<"$provided" || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "installing: ${missing[*]}" >&2
