@@ -180,7 +180,7 @@ static int rewrite_ok(struct bconn *b, struct buf *co, const uint8_t *pkt, size_
 /* Tracks (and forwards, or consumes) p[0..n): one whole packet (whole) or a
  * piece of a streamed one. Returns 1 when the reply ended, 0 to go on, -1
  * after a failure (b is closed). */
-static int relay_piece(struct bconn *b, const uint8_t *p, size_t n, bool whole)
+static int relay_piece(struct bconn *b, uint8_t *p, size_t n, bool whole)
 {
     struct buf *co = b->forward ? session_client_out(b->s) : NULL;
     bool rewritten = false, done = false;
@@ -207,6 +207,16 @@ static int relay_piece(struct bconn *b, const uint8_t *p, size_t n, bool whole)
                 }
                 rewritten = true;
             }
+            if (whole && pkt.kind == PROTO_TRK_PKT_PREPARE_OK) {
+                /* The client gets the session's id for the statement. */
+                uint32_t id = session_prepared(b->s, b, b->ts.trk.res.stmt_id,
+                                               b->ts.trk.res.num_params);
+                if (id == 0)
+                    return -1;
+                struct proto_wr w;
+                proto_wr_init(&w, p + PROTO_FRAME_HDR_LEN + 1, 4);
+                proto_wr_u32(&w, id);
+            }
         }
         session_reply_packet(b->s, b, &pkt);
         if (!b->forward && pkt.kind == PROTO_TRK_PKT_ERR) {
@@ -232,7 +242,7 @@ static int relay_piece(struct bconn *b, const uint8_t *p, size_t n, bool whole)
 static int relay(struct bconn *b)
 {
     for (;;) {
-        const uint8_t *p = buf_head(&b->in);
+        uint8_t *p = b->in.data + b->in.off;
         size_t n = buf_pending(&b->in);
         size_t take;
         bool whole = false;
@@ -274,7 +284,9 @@ static void internal_done(struct bconn *b)
         return;
     }
     int rc = 0;
-    if (b->internal_com == PROTO_COM_INIT_DB) {
+    if (b->internal_com == PROTO_COM_STMT_PREPARE) {
+        b->prepared_id = res->stmt_id;
+    } else if (b->internal_com == PROTO_COM_INIT_DB) {
         struct proto_str sc = {(const uint8_t *)b->s->want.schema, strlen(b->s->want.schema)};
         rc = svars_set_schema(&b->have, sc);
     } else {
@@ -435,6 +447,7 @@ struct bconn *bconn_open(struct session *s, size_t idx)
     const struct config *cfg = s->snap->cfg;
     b->s = s;
     b->idx = idx;
+    b->serial = ++s->next_serial;
     b->state = BCONN_CONNECTING;
     svars_init(&b->have);
     uv_tcp_init(&s->w->loop, &b->tcp);

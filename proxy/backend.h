@@ -55,6 +55,8 @@ struct session;
 struct bconn {
     struct session *s;
     size_t idx; /* backend index in struct proxy */
+    uint64_t serial; /* unique within the session (stmt.h) */
+    uint32_t prepared_id; /* server id of the proxy's own last COM_STMT_PREPARE */
     enum bconn_state state;
     uv_tcp_t tcp;
     uv_connect_t connect_req;

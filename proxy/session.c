@@ -22,6 +22,7 @@
 #include "gtidproxy/classify.h"
 #include "gtidproxy/proto_frame.h"
 #include "gtidproxy/proto_handshake.h"
+#include "gtidproxy/proto_stmt.h"
 #include "log.h"
 #include "proxy.h"
 #include "worker.h"
@@ -99,6 +100,7 @@ static void on_handle_closed(uv_handle_t *h)
     buf_free(&s->pending_ok);
     wq_free(&s->out);
     svars_free(&s->want);
+    pstmt_map_free(&s->stmts);
     free(s->be);
     free(s);
 }
@@ -348,6 +350,7 @@ static void login_ok(struct session *s, const uint8_t *ok, size_t n)
     s->charset = l->charset;
     close_backends(s);
     svars_reset(&s->want, false);
+    pstmt_map_clear(&s->stmts);
     s->route = (struct route_state){0};
     if (buf_append(&s->pending_ok, ok, n) != 0) {
         session_close(s, false, "out of memory");
@@ -442,6 +445,93 @@ static size_t pick_replica(struct session *s)
     return px->primary;
 }
 
+/*
+ * Makes the current statement command fit backend b: prepares the statement
+ * there first if needed (returns 1: wait for it), then writes b's server id
+ * into the command, and the parameter types when this server has not seen
+ * them (libmariadb sends them only with the first EXECUTE after a bind).
+ * Returns 0 to send, -1 after answering the client with an error.
+ */
+static int stmt_on_backend(struct session *s, struct bconn *b)
+{
+    struct pstmt *p = s->cmd_stmt;
+    uint32_t srv = pstmt_srv_id(p, b->idx, b->serial);
+    if (!srv) {
+        if (s->cmd_com == PROTO_COM_STMT_FETCH || !p->sql) {
+            reply_error(s, GP_ER_UNKNOWN_STMT_HANDLER,
+                        "Unknown prepared statement handler (%u) given to %s (its backend "
+                        "connection was lost)",
+                        p->id, proto_com_name(s->cmd_com));
+            return -1;
+        }
+        if (bconn_send_internal(b, PROTO_COM_STMT_PREPARE, p->sql, p->sql_len) != 0) {
+            reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+            return -1;
+        }
+        return 1;
+    }
+    uint8_t *payload = s->cmd.data + s->cmd.off + PROTO_FRAME_HDR_LEN;
+    size_t n = s->cmd_wire - PROTO_FRAME_HDR_LEN;
+    bool whole = proto_le24(s->cmd.data + s->cmd.off) == n;
+    if (proto_stmt_set_id(payload, n, srv) != PROTO_OK) {
+        reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: malformed %s", proto_com_name(s->cmd_com));
+        return -1;
+    }
+    if (s->cmd_com != PROTO_COM_STMT_EXECUTE || p->num_params == 0)
+        return 0;
+    struct pstmt_srv *sv = &p->srv[b->idx];
+    struct proto_stmt_exec ex;
+    if (!whole || proto_stmt_execute_parse(payload, n, p->num_params, &ex) != PROTO_OK) {
+        if (whole) {
+            reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: malformed COM_STMT_EXECUTE");
+            return -1;
+        }
+        sv->types_sent = true; /* over 16 MB: relayed as sent */
+        return 0;
+    }
+    if (ex.types_bound) {
+        if (pstmt_set_types(p, ex.types.p, ex.types.len) != 0) {
+            reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+            return -1;
+        }
+        sv->types_sent = true;
+        return 0;
+    }
+    if (sv->types_sent)
+        return 0;
+    if (!p->types) {
+        reply_error(s, GP_ER_UNSUPPORTED,
+                    "gtidproxy: COM_STMT_EXECUTE without parameter types for a statement "
+                    "never executed with them");
+        return -1;
+    }
+    /* Rebuild the command with the types, in place of the client's. */
+    struct buf re = {0};
+    size_t cap = n + 2u * p->num_params + 1 + PROTO_FRAME_HDR_LEN;
+    if (buf_reserve(&re, cap) != 0) {
+        reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+        return -1;
+    }
+    struct proto_wr w;
+    proto_wr_init(&w, re.data + PROTO_FRAME_HDR_LEN, re.cap - PROTO_FRAME_HDR_LEN);
+    struct proto_str types = {p->types, 2u * p->num_params};
+    if (proto_stmt_execute_with_types(&w, payload, n, p->num_params, types, srv) != PROTO_OK ||
+        w.len > 0xFFFFFEu) {
+        buf_free(&re);
+        reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: cannot resend parameter types");
+        return -1;
+    }
+    struct proto_wr hw;
+    proto_wr_init(&hw, re.data, PROTO_FRAME_HDR_LEN);
+    proto_frame_write_hdr(&hw, (uint32_t)w.len, 0);
+    re.len = PROTO_FRAME_HDR_LEN + w.len;
+    buf_free(&s->cmd);
+    s->cmd = re;
+    s->cmd_wire = re.len;
+    sv->types_sent = true;
+    return 0;
+}
+
 /* Sends the command to its backend once that connection is ready and has
  * the session's schema and variables. */
 static void proceed(struct session *s, struct bconn *b)
@@ -467,6 +557,14 @@ static void proceed(struct session *s, struct bconn *b)
         }
         buf_free(&sql);
         b->synced_gen = s->want.gen;
+    }
+    if (s->cmd_stmt) {
+        int st = stmt_on_backend(s, b);
+        if (st != 0) {
+            if (st < 0)
+                s->state = SESS_IDLE;
+            return;
+        }
     }
     int rc = bconn_send_command(b, buf_head(&s->cmd), s->cmd_wire, s->cmd_com, s->cmd_last_seq);
     if (rc < 0) {
@@ -514,8 +612,28 @@ void session_backend_ready(struct session *s, struct bconn *b)
         process_input(s);
         return;
     }
-    if (s->state == SESS_WAIT_BACKEND && s->be[s->cmd_target] == b)
+    if (s->state == SESS_WAIT_BACKEND && s->be[s->cmd_target] == b) {
+        if (s->cmd_stmt && b->internal_com == PROTO_COM_STMT_PREPARE) {
+            pstmt_set_srv(s->cmd_stmt, b->idx, b->serial, b->prepared_id);
+            b->internal_com = 0;
+        }
         proceed(s, b);
+    }
+}
+
+uint32_t session_prepared(struct session *s, struct bconn *b, uint32_t srv_id, uint16_t num_params)
+{
+    const uint8_t *payload = buf_head(&s->cmd) + PROTO_FRAME_HDR_LEN;
+    size_t n = s->cmd_wire - PROTO_FRAME_HDR_LEN;
+    bool whole = proto_le24(buf_head(&s->cmd)) == n;
+    struct pstmt *p = pstmt_add(&s->stmts, whole ? (const char *)payload + 1 : NULL,
+                                whole ? n - 1 : 0, s->cmd_prepare_read, num_params, b->idx);
+    if (!p) {
+        session_close(s, false, "out of memory");
+        return 0;
+    }
+    pstmt_set_srv(p, b->idx, b->serial, srv_id);
+    return p->id;
 }
 
 static void forget_backend(struct session *s, struct bconn *b)
@@ -633,6 +751,10 @@ void session_reply_packet(struct session *s, struct bconn *b, const struct proto
 
 void session_reply_done(struct session *s, struct bconn *b, const struct proto_trk_result *res)
 {
+    if (s->cmd_stmt && s->cmd_com == PROTO_COM_STMT_EXECUTE) {
+        s->cmd_stmt->last_be = b->idx;
+        s->cmd_stmt->long_data_be = PSTMT_NONE;
+    }
     s->cur = NULL;
     s->last = b;
     s->infile = false;
@@ -725,6 +847,7 @@ static void reset_connection(struct session *s)
 {
     close_backends(s);
     svars_reset(&s->want, true);
+    pstmt_map_clear(&s->stmts);
     s->route = (struct route_state){0};
     s->trx_lost = NULL;
     reply_ok(s);
@@ -749,10 +872,109 @@ static bool route_query(struct session *s, const uint8_t *text, size_t n, bool w
     return true;
 }
 
+/* COM_STMT_PREPARE: a proven read is prepared on a replica (its EXECUTEs
+ * run there), anything else on the primary; in a transaction, where it runs. */
+static struct route_decision prepare_route(struct session *s, const uint8_t *payload, size_t len,
+                                           bool whole)
+{
+    s->cmd_prepare_read = false;
+    if (whole) {
+        struct classify_result cr;
+        (void)classify_query(payload + 1, len - 1, 0, &cr);
+        s->cmd_prepare_read = cr.kind == CLASSIFY_READ;
+    }
+    if (s->route.in_trx)
+        return (struct route_decision){ROUTE_TRX, "in transaction"};
+    if (s->cmd_prepare_read && !s->route.pin && !s->route.autocommit_off)
+        return (struct route_decision){ROUTE_REPLICA, "prepared read"};
+    return (struct route_decision){ROUTE_PRIMARY, "prepared statement"};
+}
+
+/* Sends a 9-byte COM_STMT_CLOSE for p to every backend that prepared it. */
+static void close_statement(struct session *s, struct pstmt *p)
+{
+    for (size_t i = 0; i < s->n_be; i++) {
+        struct bconn *b = s->be[i];
+        uint32_t srv = b ? pstmt_srv_id(p, i, b->serial) : 0;
+        if (!srv || b->state != BCONN_IDLE)
+            continue;
+        uint8_t pkt[9];
+        struct proto_wr w;
+        proto_wr_init(&w, pkt, sizeof pkt);
+        proto_frame_write_hdr(&w, 5, 0);
+        proto_wr_u8(&w, PROTO_COM_STMT_CLOSE);
+        proto_wr_u32(&w, srv);
+        if (bconn_send_command(b, pkt, sizeof pkt, PROTO_COM_STMT_CLOSE, 0) < 0)
+            log_warn("C#%u could not close statement %u on %s", s->id, p->id,
+                     px_of(s)->backends[i].name);
+    }
+    pstmt_remove(&s->stmts, p->id);
+}
+
+/*
+ * Chooses the backend for a command that names a prepared statement.
+ * Returns true with *idx set, or false when the command was answered (or
+ * needs no answer) here. Cursors (FETCH) and RESET go where the statement
+ * last ran, long data where the next EXECUTE will run; an EXECUTE of a read
+ * outside a transaction runs on its replica (or another healthy one).
+ */
+static bool stmt_route(struct session *s, size_t *idx)
+{
+    struct proxy *px = px_of(s);
+    const uint8_t *payload = buf_head(&s->cmd) + PROTO_FRAME_HDR_LEN;
+    size_t first = proto_le24(buf_head(&s->cmd));
+    uint8_t com = s->cmd_com;
+    uint32_t id;
+    if (proto_stmt_id(payload, first, &id) != PROTO_OK) {
+        reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: malformed %s", proto_com_name(com));
+        return false;
+    }
+    struct pstmt *p = pstmt_find(&s->stmts, id);
+    if (!p) {
+        /* A server answers neither CLOSE nor SEND_LONG_DATA. */
+        if (com != PROTO_COM_STMT_CLOSE && com != PROTO_COM_STMT_SEND_LONG_DATA)
+            reply_error(s, GP_ER_UNKNOWN_STMT_HANDLER,
+                        "Unknown prepared statement handler (%u) given to %s", id,
+                        proto_com_name(com));
+        return false;
+    }
+    if (com == PROTO_COM_STMT_CLOSE) {
+        close_statement(s, p);
+        return false;
+    }
+    s->cmd_stmt = p;
+    s->tried = 0;
+    s->cmd_is_read = false;
+    if (com == PROTO_COM_STMT_FETCH) {
+        *idx = p->last_be;
+    } else if (com == PROTO_COM_STMT_RESET) {
+        *idx = p->long_data_be != PSTMT_NONE ? p->long_data_be : p->last_be;
+        p->long_data_be = PSTMT_NONE;
+        struct bconn *b = s->be[*idx];
+        if (!b || !pstmt_srv_id(p, *idx, b->serial)) {
+            reply_ok(s); /* nothing of it on any server: already reset */
+            return false;
+        }
+    } else if (p->long_data_be != PSTMT_NONE) {
+        *idx = p->long_data_be;
+    } else if (s->route.in_trx) {
+        *idx = s->trx ? s->trx->idx : px->primary;
+    } else if (!p->read || s->route.pin || s->route.autocommit_off) {
+        *idx = px->primary;
+    } else {
+        *idx = backend_usable(s, p->home, proxy_now_ms()) ? p->home : pick_replica(s);
+        s->cmd_is_read = com == PROTO_COM_STMT_EXECUTE;
+    }
+    if (com == PROTO_COM_STMT_SEND_LONG_DATA)
+        p->long_data_be = *idx;
+    return true;
+}
+
 static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool whole)
 {
     struct proxy *px = px_of(s);
     uint8_t com = s->cmd_com;
+    s->cmd_stmt = NULL;
     struct route_decision d = {ROUTE_PRIMARY, proto_com_name(com)};
     switch (com) {
     case PROTO_COM_QUIT:
@@ -777,15 +999,25 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
          * session stays where it was turned. */
         s->route.pin = "COM_SET_OPTION";
         break;
-    case PROTO_COM_INIT_DB:
-    case PROTO_COM_FIELD_LIST:
-    case PROTO_COM_STATISTICS:
     case PROTO_COM_STMT_PREPARE:
+        d = prepare_route(s, payload, len, whole);
+        break;
     case PROTO_COM_STMT_EXECUTE:
     case PROTO_COM_STMT_FETCH:
     case PROTO_COM_STMT_RESET:
     case PROTO_COM_STMT_CLOSE:
-    case PROTO_COM_STMT_SEND_LONG_DATA:
+    case PROTO_COM_STMT_SEND_LONG_DATA: {
+        size_t idx;
+        if (stmt_route(s, &idx)) {
+            log_debug("C#%u %s -> %s (statement %u)", s->id, proto_com_name(com),
+                      px->backends[idx].name, s->cmd_stmt->id);
+            run_on(s, idx);
+        }
+        return;
+    }
+    case PROTO_COM_INIT_DB:
+    case PROTO_COM_FIELD_LIST:
+    case PROTO_COM_STATISTICS:
     case PROTO_COM_CREATE_DB:
     case PROTO_COM_DROP_DB:
     case PROTO_COM_REFRESH:
@@ -1021,6 +1253,7 @@ void session_accept(struct worker *w, uv_stream_t *server, size_t li)
     s->id = atomic_fetch_add(&px->next_session_id, 1) + 1;
     s->state = SESS_LOGIN;
     svars_init(&s->want);
+    pstmt_map_init(&s->stmts, nb);
     uv_tcp_init(&w->loop, &s->tcp);
     uv_timer_init(&w->loop, &s->timer);
     s->tcp.data = s->timer.data = s;

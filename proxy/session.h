@@ -22,6 +22,7 @@
 #include "gtidproxy/proto_tracker.h"
 #include "router.h"
 #include "sess_vars.h"
+#include "stmt.h"
 #include "wq.h"
 
 #define SESS_STATE_LIST(X)                                                                         \
@@ -75,6 +76,10 @@ struct session {
     size_t cmd_target;  /* backend index */
     uint32_t tried;     /* backends tried for this command (bit per index < 32) */
     struct route_state route;
+    struct pstmt_map stmts;  /* prepared statements (binary protocol) */
+    struct pstmt *cmd_stmt;  /* the statement the current command names */
+    bool cmd_prepare_read;   /* COM_STMT_PREPARE of a proven read */
+    uint64_t next_serial;    /* numbers backend connections (stmt.h) */
     const char *trx_lost; /* the backend that held the open transaction died */
     bool infile;          /* LOCAL INFILE: client packets go to cur */
     bool post_sync;       /* the proxy's own statement after a reply (collation) */
@@ -103,6 +108,9 @@ void session_reply_packet(struct session *s, struct bconn *b, const struct proto
 void session_reply_done(struct session *s, struct bconn *b, const struct proto_trk_result *res);
 void session_backend_closed(struct session *s, struct bconn *b);
 void session_backend_drained(struct session *s, struct bconn *b);
+/* A PREPARE_OK for the client's COM_STMT_PREPARE: returns the id the client
+ * gets (0: out of memory; the session is closing). */
+uint32_t session_prepared(struct session *s, struct bconn *b, uint32_t srv_id, uint16_t num_params);
 
 /* For worker.c's list. */
 void session__link(struct session *s, struct session **head);
