@@ -12,6 +12,7 @@
 #define GTIDPROXY_PROXY_ENV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include <mysql.h>
@@ -66,5 +67,50 @@ bool proxy_log_contains(const struct proxy_proc *p, const char *needle);
  * where a read was routed. The cluster's primary is server_id 1, replica i is
  * 1 + i (tests/cluster/cluster.sh). */
 unsigned proxy_server_id(MYSQL *m);
+
+/* ---- additions used by the it_proxy_*.c suites ---- */
+
+/* proxy_connect() for a handle the caller made with mysql_init() and set
+ * options on (MYSQL_OPT_LOCAL_INFILE, a charset...). Fails the test on error
+ * (the handle is closed then). */
+MYSQL *proxy_connect_with(const struct proxy_proc *p, MYSQL *m, const char *db,
+                          unsigned long flags);
+
+/* The log's current size: pass it to proxy_log_wait() to look only at what
+ * is logged after this point (proxy_start's readiness probe connects and
+ * disconnects, and other tests' connections log too). 0 without a log. */
+size_t proxy_log_mark(const struct proxy_proc *p);
+
+/* True once the log from byte `from` on contains needle; polled every 20 ms
+ * for up to timeout_ms (the proxy logs a closed connection shortly after the
+ * test sees it closed). */
+bool proxy_log_wait(const struct proxy_proc *p, size_t from, const char *needle,
+                    unsigned timeout_ms);
+
+/* Waits (up to 10 s, then fails the test) until every replica applied what
+ * the primary has binlogged, asking the servers directly. Until the proxy
+ * has its GTID gate this is how a test reads its own writes on a replica. */
+void proxy_sync_replicas(const struct proxy_proc *p);
+
+/* Polls `SELECT @@server_id` on new connections until one is served by a
+ * replica (the proxy's monitor may need a moment after start to find them
+ * healthy): true then, false after timeout_ms. True at once in direct mode.
+ * Suites that check routing call it in their group setup. */
+bool proxy_wait_replica_reads(const struct proxy_proc *p, unsigned timeout_ms);
+
+/*
+ * Runs a cmocka group like cmocka_run_group_tests() and returns the number
+ * of failures. Afterwards it removes the scratch dirs of the proxies stopped
+ * during the group when every test passed, and otherwise keeps them and
+ * prints their paths (a failed test's log). A proxy stopped outside such a
+ * run has its dir removed at once unless the stop itself failed.
+ * GTIDPROXY_IT_BINARY in the environment replaces the gtidproxy binary
+ * proxy_start() runs (e.g. an ASan build of it).
+ */
+struct CMUnitTest;
+int proxy_run_tests(const char *name, const struct CMUnitTest *tests, size_t n,
+                    int (*setup)(void **), int (*teardown)(void **));
+#define proxy_run_group_tests(group, setup, teardown)                                              \
+    proxy_run_tests(#group, (group), sizeof(group) / sizeof((group)[0]), (setup), (teardown))
 
 #endif
