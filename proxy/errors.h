@@ -29,6 +29,7 @@
     X(GP_ER_TOO_MANY_CONNECTIONS, 1040, "08004")                                                   \
     X(GP_ER_UNKNOWN_COM, 1047, "08S01")                                                            \
     X(GP_ER_NET_PACKET_TOO_LARGE, 1153, "08S01")                                                   \
+    X(GP_ER_NET_PACKETS_OUT_OF_ORDER, 1156, "08S01")                                               \
     X(GP_ER_UNKNOWN_STMT_HANDLER, 1243, "HY000")
 
 enum gp_error {

@@ -260,10 +260,11 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub)
     if (nread < 0) {
         if (nread != UV_EOF)
             session_close(s, false, "read from client: %s", uv_strerror((int)nread));
+        else if (buf_pending(&s->in))
+            session_close(s, false, "client disconnected mid-packet (%zu bytes of it sent)",
+                          buf_pending(&s->in));
         else if (s->state == SESS_LOGIN || s->state == SESS_LOGIN_DB)
             session_close(s, false, "client disconnected during login");
-        else if (buf_pending(&s->in))
-            session_close(s, false, "client disconnected mid-packet");
         else
             session_close(s, false, "client disconnected");
         return;
@@ -292,8 +293,13 @@ static int whole_packet(struct session *s, int expect, size_t *wire, uint64_t *l
         (void)proto_frame_hdr_parse(p + off, n - off, &h);
         uint8_t want = chunk == 0 ? (uint8_t)expect : (uint8_t)(*last_seq + 1);
         if ((chunk > 0 || expect >= 0) && h.seq != want) {
-            session_close(s, false, "packet out of order: sequence id %u, expected %u", h.seq,
-                          want);
+            /* What a server says, then the connection closes. */
+            if (gp_err_append(wq_buf(&s->out), s->caps, (uint8_t)(h.seq + 1),
+                              GP_ER_NET_PACKETS_OUT_OF_ORDER, "Got packets out of order") != 0)
+                session_close(s, false, "out of memory");
+            else
+                session_close(s, true, "packet out of order: sequence id %u, expected %u", h.seq,
+                              want);
             return -1;
         }
         if (chunk == 0)
@@ -377,7 +383,7 @@ static void login_packet(struct session *s)
     size_t wire;
     uint64_t len;
     uint8_t first, last;
-    int rc = whole_packet(s, -1, &wire, &len, &first, &last);
+    int rc = whole_packet(s, s->auth.next_seq, &wire, &len, &first, &last);
     if (rc <= 0)
         return;
     if (wire != len + PROTO_FRAME_HDR_LEN) {
