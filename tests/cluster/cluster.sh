@@ -170,6 +170,10 @@ EOF
     GRANT ALL ON *.* TO '$ADMIN_USER'@'%' WITH GRANT OPTION;
     CREATE USER '$APP_USER'@'%' IDENTIFIED BY '$APP_PASSWORD';
     GRANT ALL ON *.* TO '$APP_USER'@'%';
+    -- read_only=1 must stop a write the proxy sent to a replica by mistake
+    -- (GRANT ALL includes READ_ONLY ADMIN, which would let it through and break
+    -- replication under gtid-strict-mode).
+    REVOKE READ_ONLY ADMIN ON *.* FROM '$APP_USER'@'%';
     CREATE USER '$MONITOR_USER'@'%' IDENTIFIED BY '$MONITOR_PASSWORD';
     GRANT SLAVE MONITOR, BINLOG MONITOR, PROCESS ON *.* TO '$MONITOR_USER'@'%';
     CREATE DATABASE gtidproxy_test;"
