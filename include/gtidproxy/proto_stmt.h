@@ -13,6 +13,14 @@
  *     if new_params_bound_flag == 1: types[2 * num_params] (type, flags),
  *     values ...
  * num_params comes from the statement's PREPARE_OK (the payload does not say).
+ * Clients send the types (flag 1) on the first EXECUTE after binding and
+ * flag 0 with no types after that (libmariadb 3.3, tests/fixtures/stmt); a
+ * server keeps the last types it was given for the statement.
+ * The other commands: SEND_LONG_DATA 0x18, int<4> id, int<2> param, data;
+ * CLOSE 0x19, int<4> id; RESET 0x1A, int<4> id; FETCH 0x1C, int<4> id,
+ * int<4> rows. MariaDB's id 0xFFFFFFFF ("the statement prepared last", sent
+ * by mariadb_stmt_execute_direct right behind its PREPARE) is an id like any
+ * other here.
  * Layouts that depend on CLIENT_QUERY_ATTRIBUTES (MySQL) and MariaDB's
  * COM_STMT_BULK_EXECUTE are not handled: the proxy never negotiates them.
  *
@@ -29,11 +37,12 @@
 #include "gtidproxy/proto_rw.h"
 
 /* The statement id at bytes 1..4 of a COM_STMT_EXECUTE/SEND_LONG_DATA/
- * CLOSE/RESET/FETCH payload. PROTO_ETRUNC when n < 5; PROTO_EBAD when p[0]
- * is not one of those commands. */
+ * CLOSE/RESET/FETCH payload. PROTO_EBAD when p[0] is not one of those
+ * commands (checked first); PROTO_ETRUNC when n < 5. Only the command byte
+ * and the id are looked at, not the rest of the command. */
 int proto_stmt_id(const uint8_t *p, size_t n, uint32_t *id) __attribute__((warn_unused_result));
 
-/* Overwrites that id in place (same checks). */
+/* Overwrites that id in place (same checks; p is unchanged on error). */
 int proto_stmt_set_id(uint8_t *p, size_t n, uint32_t id) __attribute__((warn_unused_result));
 
 struct proto_stmt_exec {
@@ -48,16 +57,23 @@ struct proto_stmt_exec {
 
 /* Parses a COM_STMT_EXECUTE payload for a statement with num_params
  * parameters. PROTO_ETRUNC when a field runs past n; PROTO_EBAD for a
- * wrong command byte or a new_params_bound_flag other than 0/1. The values
- * are not walked (their sizes depend on the types). */
+ * wrong command byte or a new_params_bound_flag other than 0/1 (servers
+ * take any non-zero byte as 1; clients write 0 or 1). The values are not
+ * walked (their sizes depend on the types), so bytes after a 0-parameter
+ * header are not an error: values_off is then 10 and less than n. flags and
+ * iterations are reported, not checked. *out is meaningful on PROTO_OK
+ * only; its views point into p (empty views point at p). */
 int proto_stmt_execute_parse(const uint8_t *p, size_t n, uint16_t num_params,
                              struct proto_stmt_exec *out) __attribute__((warn_unused_result));
 
 /* Writes the payload p (a COM_STMT_EXECUTE sent with new_params_bound_flag
  * 0) again with flag 1 and `types` (2 * num_params bytes, from an earlier
- * execution of the same statement) inserted, and the id set to stmt_id.
- * A payload that already carries types is copied with only the id changed.
- * PROTO_EBAD when types has the wrong length; PROTO_ENOSPACE from w. */
+ * execution of the same statement) inserted, and the id set to stmt_id:
+ * n + 2 * num_params bytes. A payload that already carries types, or has
+ * no parameters, is copied with only the id changed (n bytes) and `types`
+ * is ignored. Errors of proto_stmt_execute_parse; PROTO_EBAD when types is
+ * needed and has the wrong length (nothing written then); PROTO_ENOSPACE
+ * from w (w then holds a partial payload). w's buffer must not overlap p. */
 int proto_stmt_execute_with_types(struct proto_wr *w, const uint8_t *p, size_t n,
                                   uint16_t num_params, struct proto_str types, uint32_t stmt_id)
     __attribute__((warn_unused_result));
