@@ -26,9 +26,10 @@ static inline size_t buf_pending(const struct buf *b)
     return b->len - b->off;
 }
 
+/* The first pending byte (NULL for a buffer that never held any). */
 static inline const uint8_t *buf_head(const struct buf *b)
 {
-    return b->data + b->off;
+    return b->data ? b->data + b->off : NULL;
 }
 
 /* Makes room for `want` more bytes after len (moving pending bytes to the

@@ -122,6 +122,14 @@ static int run(struct app *app, struct config *cfg)
         fprintf(stderr, "gtidproxy: out of memory\n");
         return 1;
     }
+    /* Learn the primary's greeting before listening, so the first clients
+     * are not refused; if it is down, start anyway and keep trying. */
+    char why[256];
+    if (proxy_probe_primary(&app->px, why, sizeof why) != 0)
+        log_warn("primary %s not reachable yet: %s", app->px.backends[app->px.primary].name, why);
+    else
+        log_info("primary %s is %s", app->px.backends[app->px.primary].name,
+                 app->px.profile.version);
     unsigned started = 0;
     for (unsigned i = 0; i < app->n_workers; i++, started++) {
         if (worker_init(&app->workers[i], i, &app->px) != 0 ||
@@ -145,7 +153,6 @@ static int run(struct app *app, struct config *cfg)
         uv_signal_start(&app->sig_hup, on_signal, SIGHUP);
         uv_timer_init(app->loop, &app->probe);
         app->probe.data = app;
-        on_probe(&app->probe);
         if (!app->px.have_profile)
             uv_timer_start(&app->probe, on_probe, PROBE_RETRY_MS, PROBE_RETRY_MS);
         uv_run(app->loop, UV_RUN_DEFAULT);

@@ -639,6 +639,7 @@ uint32_t session_prepared(struct session *s, struct bconn *b, uint32_t srv_id, u
         return 0;
     }
     pstmt_set_srv(p, b->idx, b->serial, srv_id);
+    s->last_prepared = p->id;
     return p->id;
 }
 
@@ -884,6 +885,7 @@ static struct route_decision prepare_route(struct session *s, const uint8_t *pay
                                            bool whole)
 {
     s->cmd_prepare_read = false;
+    s->last_prepared = 0; /* until this PREPARE succeeds */
     if (whole) {
         struct classify_result cr;
         (void)classify_query(payload + 1, len - 1, 0, &cr);
@@ -935,6 +937,10 @@ static bool stmt_route(struct session *s, size_t *idx)
         reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: malformed %s", proto_com_name(com));
         return false;
     }
+    /* MariaDB's "the statement just prepared" (mariadb_stmt_execute_direct
+     * pipelines PREPARE and EXECUTE with this id). */
+    if (id == UINT32_MAX)
+        id = s->last_prepared;
     struct pstmt *p = pstmt_find(&s->stmts, id);
     if (!p) {
         /* A server answers neither CLOSE nor SEND_LONG_DATA. */

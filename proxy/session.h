@@ -79,6 +79,7 @@ struct session {
     struct pstmt_map stmts;  /* prepared statements (binary protocol) */
     struct pstmt *cmd_stmt;  /* the statement the current command names */
     bool cmd_prepare_read;   /* COM_STMT_PREPARE of a proven read */
+    uint32_t last_prepared;  /* id of the last successful PREPARE (EXECUTE id -1) */
     uint64_t next_serial;    /* numbers backend connections (stmt.h) */
     const char *trx_lost; /* the backend that held the open transaction died */
     bool infile;          /* LOCAL INFILE: client packets go to cur */

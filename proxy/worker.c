@@ -25,7 +25,12 @@
  * sessions are closed anyway. */
 #define DRAIN_BOUND_MS 10000
 
-static int listen_socket(const char *address, uint16_t port, char *err, size_t errlen)
+/* reuseport: share the port with the other workers' sockets. Without it,
+ * bind fails when anything listens there already: worker 0 checks that
+ * first, so a second gtidproxy on the same port fails to start instead of
+ * silently taking half the connections (SO_REUSEPORT would let it). */
+static int listen_socket(const char *address, uint16_t port, bool reuseport, char *err,
+                         size_t errlen)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
@@ -55,7 +60,7 @@ static int listen_socket(const char *address, uint16_t port, char *err, size_t e
     }
     int one = 1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+        (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
         bind(fd, (struct sockaddr *)&ss, sl) != 0) {
         snprintf(err, errlen, "listen on %s:%u: %s", address, port, strerror(errno));
         close(fd);
@@ -96,7 +101,13 @@ int worker_init(struct worker *w, unsigned idx, struct proxy *px)
     }
     for (size_t i = 0; i < cfg->n_listeners; i++) {
         const struct config_listener *l = &cfg->listeners[i];
-        int fd = listen_socket(l->address, l->port, w->err, sizeof w->err);
+        if (idx == 0) {
+            int probe = listen_socket(l->address, l->port, false, w->err, sizeof w->err);
+            if (probe < 0)
+                return -1;
+            close(probe);
+        }
+        int fd = listen_socket(l->address, l->port, true, w->err, sizeof w->err);
         if (fd < 0)
             return -1;
         uv_tcp_init(&w->loop, &w->listeners[i]);

@@ -23,7 +23,8 @@ static char *sync_text(const struct sess_vars *want, const struct sess_vars *hav
     *count = svars_sync_sql(want, have, &out);
     size_t n = buf_pending(&out);
     assert_true(n < sizeof text);
-    memcpy(text, buf_head(&out), n);
+    if (n)
+        memcpy(text, buf_head(&out), n);
     text[n] = '\0';
     buf_free(&out);
     return text;

@@ -1,0 +1,221 @@
+/*
+ * it_proxy_stmt.c - where prepared statements (binary protocol) run through
+ * the proxy, with libmariadb as the client:
+ *   - a prepared read executes on a replica, a prepared write on the primary;
+ *   - inside a transaction the same read executes on the transaction's
+ *     server, where the proxy prepares it first and re-sends the parameter
+ *     types libmariadb sends only with the first execution;
+ *   - mariadb_stmt_execute_direct (PREPARE and EXECUTE id -1 pipelined);
+ *   - COM_STMT_CLOSE reaches every server that prepared the statement, so a
+ *     client that prepares and closes in a loop leaves nothing behind.
+ * Routing checks skip in direct mode (GTIDPROXY_IT_DIRECT=1).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "proxy_env.h"
+
+static struct cluster_env env;
+static struct proxy_proc proxy;
+
+/* Executes st (one BIGINT parameter bound to *arg) and returns the two
+ * BIGINT columns of its single row: the value and @@server_id. */
+static void exec_pair(MYSQL_STMT *st, long long *arg, long long *val, long long *server)
+{
+    MYSQL_BIND in[1], out[2];
+    memset(in, 0, sizeof in);
+    in[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    in[0].buffer = arg;
+    if (mysql_stmt_bind_param(st, in))
+        fail_msg("bind_param: %s", mysql_stmt_error(st));
+    if (mysql_stmt_execute(st))
+        fail_msg("execute: %s", mysql_stmt_error(st));
+    memset(out, 0, sizeof out);
+    out[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    out[0].buffer = val;
+    out[1].buffer_type = MYSQL_TYPE_LONGLONG;
+    out[1].buffer = server;
+    if (mysql_stmt_bind_result(st, out) || mysql_stmt_store_result(st))
+        fail_msg("result: %s", mysql_stmt_error(st));
+    assert_int_equal(mysql_stmt_fetch(st), 0);
+    assert_int_equal(mysql_stmt_fetch(st), MYSQL_NO_DATA);
+    mysql_stmt_free_result(st);
+}
+
+static MYSQL_STMT *prepare(MYSQL *m, const char *sql)
+{
+    MYSQL_STMT *st = mysql_stmt_init(m);
+    assert_non_null(st);
+    if (mysql_stmt_prepare(st, sql, strlen(sql)))
+        fail_msg("prepare '%s': %s", sql, mysql_stmt_error(st));
+    return st;
+}
+
+static void test_prepared_read_runs_on_replica_and_follows_transactions(void **state)
+{
+    (void)state;
+    MYSQL *m = proxy_connect(&proxy, NULL, 0);
+    MYSQL_STMT *st = prepare(m, "SELECT ? + 1, @@server_id");
+    long long arg = 41, val = 0, server = 0;
+    exec_pair(st, &arg, &val, &server);
+    assert_int_equal(val, 42);
+    if (!proxy_is_direct())
+        assert_int_not_equal(server, 1);
+
+    /* Inside a read-write transaction: the primary. libmariadb sends no
+     * parameter types with this second execution; the proxy must. */
+    cluster_exec(m, "BEGIN");
+    cluster_exec(m, "SELECT 1 FROM DUAL FOR UPDATE");
+    mysql_free_result(mysql_store_result(m));
+    arg = 99;
+    exec_pair(st, &arg, &val, &server);
+    assert_int_equal(val, 100);
+    if (!proxy_is_direct())
+        assert_int_equal(server, 1);
+    cluster_exec(m, "COMMIT");
+
+    /* And back on a replica, new value, still no types from the client. */
+    arg = 6;
+    exec_pair(st, &arg, &val, &server);
+    assert_int_equal(val, 7);
+    if (!proxy_is_direct())
+        assert_int_not_equal(server, 1);
+    mysql_stmt_close(st);
+    mysql_close(m);
+}
+
+static void test_prepared_write_runs_on_primary(void **state)
+{
+    (void)state;
+    MYSQL *m = proxy_connect(&proxy, "gtidproxy_test", 0);
+    cluster_exec(m, "DROP TABLE IF EXISTS stmt_w");
+    cluster_exec(m, "CREATE TABLE stmt_w (id INT PRIMARY KEY, sid INT)");
+    MYSQL_STMT *st = prepare(m, "INSERT INTO stmt_w VALUES (?, @@server_id)");
+    for (int i = 1; i <= 3; i++) {
+        MYSQL_BIND in[1];
+        memset(in, 0, sizeof in);
+        in[0].buffer_type = MYSQL_TYPE_LONG;
+        in[0].buffer = &i;
+        if (mysql_stmt_bind_param(st, in) || mysql_stmt_execute(st))
+            fail_msg("insert %d: %s", i, mysql_stmt_error(st));
+        assert_int_equal(mysql_stmt_affected_rows(st), 1);
+    }
+    mysql_stmt_close(st);
+    MYSQL *primary = cluster_connect(&env, 0);
+    char *v = cluster_query_value(primary,
+                                  "SELECT CONCAT(COUNT(*), ':', MIN(sid), ':', MAX(sid)) "
+                                  "FROM gtidproxy_test.stmt_w");
+    assert_string_equal(v, "3:1:1");
+    free(v);
+    mysql_close(primary);
+    mysql_close(m);
+}
+
+static void test_execute_direct(void **state)
+{
+    (void)state;
+    MYSQL *m = proxy_connect(&proxy, NULL, 0);
+    MYSQL_STMT *st = mysql_stmt_init(m);
+    long long arg = 9, val = 0, server = 0;
+    MYSQL_BIND in[1], out[2];
+    memset(in, 0, sizeof in);
+    in[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    in[0].buffer = &arg;
+    unsigned int count = 1;
+    mysql_stmt_attr_set(st, STMT_ATTR_PREBIND_PARAMS, &count);
+    assert_int_equal(mysql_stmt_bind_param(st, in), 0);
+    const char *sql = "SELECT ? * 2, @@server_id";
+    if (mariadb_stmt_execute_direct(st, sql, strlen(sql)))
+        fail_msg("execute_direct: %s", mysql_stmt_error(st));
+    memset(out, 0, sizeof out);
+    out[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    out[0].buffer = &val;
+    out[1].buffer_type = MYSQL_TYPE_LONGLONG;
+    out[1].buffer = &server;
+    assert_int_equal(mysql_stmt_bind_result(st, out), 0);
+    assert_int_equal(mysql_stmt_store_result(st), 0);
+    assert_int_equal(mysql_stmt_fetch(st), 0);
+    assert_int_equal(val, 18);
+    mysql_stmt_close(st);
+    /* The session is fine afterwards. */
+    char *one = cluster_query_value(m, "SELECT 1");
+    assert_string_equal(one, "1");
+    free(one);
+    mysql_close(m);
+}
+
+/* Prepared statements open on all servers (a global status counter). */
+static long total_prepared(void)
+{
+    long total = 0;
+    for (int node = 0; node <= env.replicas; node++) {
+        MYSQL *c = cluster_connect(&env, node);
+        cluster_exec(c, "SHOW GLOBAL STATUS LIKE 'Prepared_stmt_count'");
+        MYSQL_RES *r = mysql_store_result(c);
+        MYSQL_ROW row = mysql_fetch_row(r);
+        total += atol(row[1]);
+        mysql_free_result(r);
+        mysql_close(c);
+    }
+    return total;
+}
+
+static void test_many_statements_prepare_and_close(void **state)
+{
+    (void)state;
+    long before = total_prepared();
+    MYSQL *m = proxy_connect(&proxy, NULL, 0);
+    for (int i = 0; i < 100; i++) {
+        MYSQL_STMT *st = prepare(m, "SELECT ? + 1, @@server_id");
+        long long arg = i, val = 0, server = 0;
+        exec_pair(st, &arg, &val, &server);
+        assert_int_equal(val, i + 1);
+        if (i % 10 == 0) { /* sometimes also on the primary */
+            cluster_exec(m, "BEGIN");
+            cluster_exec(m, "DO 1");
+            exec_pair(st, &arg, &val, &server);
+            cluster_exec(m, "COMMIT");
+        }
+        mysql_stmt_close(st);
+    }
+    /* The session is still open, so anything it left would still count. */
+    long after = total_prepared();
+    if (after > before)
+        fail_msg("%ld prepared statements left open on the servers", after - before);
+    mysql_close(m);
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    cluster_env_load(&env);
+    proxy_start(&proxy, &env, NULL);
+    if (!proxy_is_direct())
+        assert_true(proxy_wait_replica_reads(&proxy, 5000));
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    proxy_stop(&proxy);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prepared_read_runs_on_replica_and_follows_transactions),
+        cmocka_unit_test(test_prepared_write_runs_on_primary),
+        cmocka_unit_test(test_execute_direct),
+        cmocka_unit_test(test_many_statements_prepare_and_close),
+    };
+    return proxy_run_group_tests(tests, group_setup, group_teardown);
+}
