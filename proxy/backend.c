@@ -472,6 +472,10 @@ struct bconn *bconn_open(struct session *s, size_t idx)
         .client_caps = s->caps,
         .charset = s->charset,
         .max_packet = cfg->max_packet_size,
+        /* The client's connection attributes (program name, driver, ...),
+         * so the servers' processlist and performance_schema show them. */
+        .attrs = s->auth.login.attrs,
+        .attrs_len = s->auth.login.attrs_len,
     };
     bauth_init(&b->auth, &prm);
     atomic_fetch_add(&bi->connects, 1);

@@ -67,6 +67,11 @@ static void stop(struct app *app, const char *why)
     uv_close((uv_handle_t *)&app->sig_int, NULL);
     uv_close((uv_handle_t *)&app->sig_hup, NULL);
     uv_close((uv_handle_t *)&app->probe, NULL);
+    /* Closing the handles restored the default actions; a second signal
+     * must not kill the drain (it is bounded) or the exit that follows. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
 }
 
 static void reload(struct app *app)

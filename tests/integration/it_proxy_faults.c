@@ -1,0 +1,203 @@
+/*
+ * it_proxy_faults.c - the proxy keeps serving through backend failures and
+ * process signals, on the real cluster:
+ *   - a replica killed: reads keep working (other replica, then primary);
+ *   - the primary killed: a write gets error 9001 naming the backend, the
+ *     session stays usable and writes work again once the primary is back
+ *     (its connection is reopened lazily), no write is replayed;
+ *   - SIGHUP: a user added to the file can log in; a file that does not
+ *     validate is refused and the running config stays;
+ *   - SIGTERM: a statement in flight still gets its whole result, then the
+ *     proxy exits 0 (proxy_stop checks the status).
+ * Skipped in direct mode: there is no proxy to fault.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "proxy_env.h"
+
+#define GP_ER_BACKEND_CONNECT 9001
+
+static struct cluster_env env;
+static struct proxy_proc proxy;
+
+static void skip_direct(void)
+{
+    if (proxy_is_direct())
+        skip();
+}
+
+static void test_reads_survive_a_dead_replica(void **state)
+{
+    (void)state;
+    skip_direct();
+    MYSQL *m = proxy_connect(&proxy, NULL, 0);
+    cluster_run("kill replica2");
+    unsigned seen[8] = {0};
+    for (int i = 0; i < 20; i++) {
+        unsigned id = proxy_server_id(m); /* fails the test on any error */
+        assert_true(id >= 1 && id < 8);
+        seen[id]++;
+    }
+    assert_int_equal(seen[3], 0);    /* replica2 is server_id 3 */
+    assert_true(seen[2] + seen[1] == 20);
+    mysql_close(m);
+    cluster_run("start replica2");
+}
+
+static void test_write_while_primary_down(void **state)
+{
+    (void)state;
+    skip_direct();
+    MYSQL *m = proxy_connect(&proxy, "gtidproxy_test", 0);
+    cluster_exec(m, "CREATE TABLE IF NOT EXISTS faults_w (id INT PRIMARY KEY)");
+    cluster_exec(m, "DELETE FROM faults_w");
+    cluster_run("kill primary");
+    assert_int_not_equal(mysql_query(m, "INSERT INTO faults_w VALUES (1)"), 0);
+    assert_int_equal(mysql_errno(m), GP_ER_BACKEND_CONNECT);
+    assert_non_null(strstr(mysql_error(m), "primary"));
+    /* The session itself is fine: a read still runs on a replica. */
+    unsigned id = proxy_server_id(m);
+    assert_int_not_equal(id, 1);
+    cluster_run("start primary");
+    /* The primary refused connections a moment ago: the proxy tries it
+     * again for writes at once (only reads avoid a refusing backend). */
+    cluster_exec(m, "INSERT INTO faults_w VALUES (2)");
+    MYSQL *p = cluster_connect(&env, 0);
+    char *rows = cluster_query_value(p, "SELECT GROUP_CONCAT(id) FROM gtidproxy_test.faults_w");
+    assert_string_equal(rows, "2"); /* the failed write was not replayed */
+    free(rows);
+    mysql_close(p);
+    mysql_close(m);
+}
+
+static void rewrite_config(const char *from, const char *to)
+{
+    FILE *f = fopen(proxy.conf, "r");
+    assert_non_null(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *at = strstr(text, from);
+    assert_non_null(at);
+    static char out[65536 + 512];
+    snprintf(out, sizeof out, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    f = fopen(proxy.conf, "w");
+    assert_non_null(f);
+    fputs(out, f);
+    fclose(f);
+}
+
+static void test_sighup_reload(void **state)
+{
+    (void)state;
+    skip_direct();
+    unsigned err;
+    char msg[256];
+    MYSQL *m = proxy_try_connect(&proxy, "newcomer", "n_pw", NULL, &err, msg, sizeof msg);
+    assert_null(m);
+    assert_int_equal(err, 1045);
+
+    size_t mark = proxy_log_mark(&proxy);
+    rewrite_config("\"users\": [", "\"users\": [{\"name\": \"newcomer\", \"password\": \"n_pw\"}, ");
+    proxy_signal(&proxy, SIGHUP);
+    assert_true(proxy_log_wait(&proxy, mark, "reloaded", 3000));
+    m = proxy_try_connect(&proxy, "newcomer", "n_pw", NULL, &err, msg, sizeof msg);
+    if (!m)
+        fail_msg("newcomer after reload: %u %s", err, msg);
+    mysql_close(m);
+
+    /* A broken file: refused, named, and the running config stays. */
+    mark = proxy_log_mark(&proxy);
+    rewrite_config("\"users\": [", "\"users\": 7, \"old_users\": [");
+    proxy_signal(&proxy, SIGHUP);
+    assert_true(proxy_log_wait(&proxy, mark, "reload failed, keeping the running config", 3000));
+    m = proxy_try_connect(&proxy, "newcomer", "n_pw", NULL, &err, msg, sizeof msg);
+    assert_non_null(m);
+    mysql_close(m);
+    rewrite_config("\"users\": 7, \"old_users\": [", "\"users\": [");
+}
+
+struct slow_read {
+    MYSQL *m;
+    int rc;
+    char value[32];
+};
+
+static void *run_slow_read(void *arg)
+{
+    struct slow_read *r = arg;
+    r->rc = mysql_query(r->m, "SELECT SLEEP(1), 'complete'");
+    if (r->rc == 0) {
+        MYSQL_RES *res = mysql_store_result(r->m);
+        MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+        if (row)
+            snprintf(r->value, sizeof r->value, "%s", row[1]);
+        if (res)
+            mysql_free_result(res);
+    }
+    return NULL;
+}
+
+/* Runs last: it stops the proxy. */
+static void test_sigterm_finishes_in_flight_statements(void **state)
+{
+    (void)state;
+    skip_direct();
+    struct slow_read r = {.m = proxy_connect(&proxy, NULL, 0)};
+    MYSQL *idle = proxy_connect(&proxy, NULL, 0);
+    pthread_t t;
+    size_t mark = proxy_log_mark(&proxy);
+    assert_int_equal(pthread_create(&t, NULL, run_slow_read, &r), 0);
+    usleep(300 * 1000); /* the SLEEP is running on a backend */
+    proxy_signal(&proxy, SIGTERM);
+    assert_true(proxy_log_wait(&proxy, mark, "SIGTERM: stopping", 3000));
+    pthread_join(t, NULL);
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(r.value, "complete");
+    /* The idle session was closed; new connections are refused. */
+    assert_int_not_equal(mysql_query(idle, "SELECT 1"), 0);
+    mysql_close(idle);
+    mysql_close(r.m);
+    assert_true(proxy_log_wait(&proxy, mark, "] info  stopped", 5000));
+    proxy_stop(&proxy); /* exit status 0 */
+}
+
+static int group_setup(void **state)
+{
+    (void)state;
+    cluster_env_load(&env);
+    proxy_start(&proxy, &env, NULL);
+    if (!proxy_is_direct())
+        assert_true(proxy_wait_replica_reads(&proxy, 5000));
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    proxy_stop(&proxy);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reads_survive_a_dead_replica),
+        cmocka_unit_test(test_write_while_primary_down),
+        cmocka_unit_test(test_sighup_reload),
+        cmocka_unit_test(test_sigterm_finishes_in_flight_statements),
+    };
+    return proxy_run_group_tests(tests, group_setup, group_teardown);
+}
