@@ -167,13 +167,22 @@ bool session_client_full(const struct session *s)
     return wq_size(&s->out) >= s->snap->cfg->buffer_high_water;
 }
 
+/* Closes after a socket error; a peer that went away is said so plainly. */
+static void client_io_failed(struct session *s, const char *op, int rc)
+{
+    if (rc == UV_ECONNRESET || rc == UV_EPIPE)
+        session_close(s, false, "client disconnected (%s)", uv_strerror(rc));
+    else
+        session_close(s, false, "%s client: %s", op, uv_strerror(rc));
+}
+
 void session_flush(struct session *s)
 {
     if (s->state == SESS_CLOSING)
         return;
     int rc = wq_flush(&s->out);
     if (rc < 0)
-        session_close(s, false, "write to client: %s", uv_strerror(rc));
+        client_io_failed(s, "write to", rc);
 }
 
 static void on_client_written(struct wq *q, int status)
@@ -189,7 +198,7 @@ static void on_client_written(struct wq *q, int status)
     if (s->state == SESS_CLOSING)
         return;
     if (status < 0) {
-        session_close(s, false, "write to client: %s", uv_strerror(status));
+        client_io_failed(s, "write to", status);
         return;
     }
     if (s->cur && s->cur->read_paused && !session_client_full(s))
@@ -259,7 +268,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub)
         return;
     if (nread < 0) {
         if (nread != UV_EOF)
-            session_close(s, false, "read from client: %s", uv_strerror((int)nread));
+            client_io_failed(s, "read from", (int)nread);
         else if (buf_pending(&s->in))
             session_close(s, false, "client disconnected mid-packet (%zu bytes of it sent)",
                           buf_pending(&s->in));

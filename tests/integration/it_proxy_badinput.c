@@ -384,6 +384,23 @@ static void test_wrong_sequence_id(void **state)
     expect_others_unaffected(bystander, mark, "out of order");
 }
 
+/* A client that asks for a large result, reads a little of it and hangs
+ * up: the proxy closes that session (and its backend connection, which
+ * would otherwise go on sending), and nothing else notices. */
+static void test_disconnect_mid_reply(void **state)
+{
+    (void)state;
+    MYSQL *bystander = open_bystander();
+    size_t mark = proxy_log_mark(&proxy);
+    int fd = raw_login();
+    static const char q[] = "\x03SELECT REPEAT('x', 1000) FROM gtidproxy_test.seq_1_to_100000";
+    send_packet(fd, q, sizeof q - 1, 0);
+    uint8_t some[4096];
+    assert_true(recv_all(fd, some, sizeof some) > 0);
+    close(fd);
+    expect_others_unaffected(bystander, mark, "[RUNNING] closed: client disconnected");
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -410,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_oversized_packet_at_login),
         cmocka_unit_test(test_oversized_packet_after_login),
         cmocka_unit_test(test_disconnect_during_login),
+        cmocka_unit_test(test_disconnect_mid_reply),
         cmocka_unit_test(test_wrong_sequence_id),
     };
     return proxy_run_group_tests(tests, group_setup, group_teardown);

@@ -129,6 +129,34 @@ static void test_sighup_reload(void **state)
     rewrite_config("\"users\": 7, \"old_users\": [", "\"users\": [");
 }
 
+static void test_too_many_connections(void **state)
+{
+    (void)state;
+    skip_direct();
+    struct proxy_proc small;
+    proxy_start(&small, &env, "{\"limits\": {\"max_client_connections\": 2}}");
+    MYSQL *a = proxy_connect(&small, NULL, 0);
+    MYSQL *b = proxy_connect(&small, NULL, 0);
+    unsigned err;
+    char msg[256];
+    MYSQL *c = proxy_try_connect(&small, env.app_user, env.app_password, NULL, &err, msg,
+                                 sizeof msg);
+    assert_null(c);
+    assert_int_equal(err, 1040);
+    assert_string_equal(msg, "Too many connections");
+    mysql_close(a);
+    /* The slot is free once the proxy saw the close. */
+    for (int i = 0; i < 50 && !c; i++) {
+        c = proxy_try_connect(&small, env.app_user, env.app_password, NULL, &err, msg, sizeof msg);
+        if (!c)
+            usleep(20 * 1000);
+    }
+    assert_non_null(c);
+    mysql_close(b);
+    mysql_close(c);
+    proxy_stop(&small);
+}
+
 struct slow_read {
     MYSQL *m;
     int rc;
@@ -197,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_reads_survive_a_dead_replica),
         cmocka_unit_test(test_write_while_primary_down),
         cmocka_unit_test(test_sighup_reload),
+        cmocka_unit_test(test_too_many_connections),
         cmocka_unit_test(test_sigterm_finishes_in_flight_statements),
     };
     return proxy_run_group_tests(tests, group_setup, group_teardown);
