@@ -554,8 +554,10 @@ static void proceed(struct session *s, struct bconn *b)
     if (b->synced_gen != s->want.gen) {
         if (svars_schema_differs(&s->want, &b->have)) {
             if (bconn_send_internal(b, PROTO_COM_INIT_DB, s->want.schema, strlen(s->want.schema)) !=
-                0)
+                0) {
+                s->state = SESS_IDLE;
                 reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+            }
             return;
         }
         struct buf sql = {0};
@@ -566,8 +568,10 @@ static void proceed(struct session *s, struct bconn *b)
             int rc = bconn_send_internal(b, PROTO_COM_QUERY, (const char *)buf_head(&sql),
                                          buf_pending(&sql));
             buf_free(&sql);
-            if (rc != 0)
+            if (rc != 0) {
+                s->state = SESS_IDLE;
                 reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+            }
             return;
         }
         buf_free(&sql);
@@ -696,22 +700,15 @@ void session_backend_failed(struct session *s, struct bconn *b, int gp_err, cons
     if (!current || s->state == SESS_CLOSING)
         return;
     if (s->state == SESS_LOGIN_DB) {
+        /* The ERR takes the place of the login's OK (same sequence id). */
         const struct bauth *a = &b->auth;
-        if (a->err_code) { /* the server's own answer, e.g. 1049 Unknown database */
-            uint8_t seq = buf_pending(&s->pending_ok) >= 4 ? buf_head(&s->pending_ok)[3] : 2;
-            if (gp_err_append_raw(wq_buf(&s->out), s->caps, seq, a->err_code, a->err_sqlstate,
-                                  a->err_message, strlen(a->err_message)) == 0)
-                session_close(s, true, "login database check: %s", why);
-            else
-                session_close(s, false, "out of memory");
-        } else {
-            uint8_t seq = buf_pending(&s->pending_ok) >= 4 ? buf_head(&s->pending_ok)[3] : 2;
-            if (gp_err_append(wq_buf(&s->out), s->caps, seq, GP_ER_BACKEND_CONNECT,
-                              "gtidproxy: cannot reach backend %s: %s", name, why) == 0)
-                session_close(s, true, "login database check: %s", why);
-            else
-                session_close(s, false, "out of memory");
-        }
+        uint8_t seq = buf_pending(&s->pending_ok) >= 4 ? buf_head(&s->pending_ok)[3] : 2;
+        int rc = a->err_code /* the server's own answer, e.g. 1049 Unknown database */
+                     ? gp_err_append_raw(wq_buf(&s->out), s->caps, seq, a->err_code,
+                                         a->err_sqlstate, a->err_message, strlen(a->err_message))
+                     : gp_err_append(wq_buf(&s->out), s->caps, seq, GP_ER_BACKEND_CONNECT,
+                                     "gtidproxy: cannot reach backend %s: %s", name, why);
+        session_close(s, rc == 0, "login database check: %s", why);
         return;
     }
     if (was_busy && forwarded > 0) {
