@@ -50,24 +50,13 @@ int auth_native_reply(const uint8_t nonce[AUTH_NONCE_LEN], const void *pw, size_
     return rc == PROTO_OK ? AUTH_NATIVE_LEN : rc;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int auth_native_parse_hash(const char *s, size_t n, uint8_t stage2[AUTH_NATIVE_LEN])
 {
     uint8_t tmp[AUTH_NATIVE_LEN];
     if (n != AUTH_NATIVE_HASH_LEN || s[0] != '*')
         return PROTO_EBAD;
     for (size_t i = 0; i < AUTH_NATIVE_LEN; i++) {
-        int hi = hexval(s[1 + 2 * i]), lo = hexval(s[2 + 2 * i]);
+        int hi = proto_hex_digit(s[1 + 2 * i]), lo = proto_hex_digit(s[2 + 2 * i]);
         if (hi < 0 || lo < 0)
             return PROTO_EBAD;
         tmp[i] = (uint8_t)(hi << 4 | lo);

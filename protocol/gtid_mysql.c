@@ -71,17 +71,6 @@ static int iv_cmp(const void *x, const void *y)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* 36-char dashed uuid at t[0..36); false when malformed. */
 static bool parse_uuid(const char *t, uint8_t out[16])
 {
@@ -93,7 +82,7 @@ static bool parse_uuid(const char *t, uint8_t out[16])
             i++;
             continue;
         }
-        int h = hexval(t[i]), l = hexval(t[i + 1]);
+        int h = proto_hex_digit(t[i]), l = proto_hex_digit(t[i + 1]);
         if (h < 0 || l < 0)
             return false;
         out[k++] = (uint8_t)(h << 4 | l);

@@ -62,6 +62,21 @@ static int column_count(struct proto_tracker *t, const uint8_t *p, size_t len,
     return PROTO_OK;
 }
 
+/* An OK ends this result (another may follow: MORE_RESULTS), an ERR ends
+ * the reply; anything else is malformed. */
+static int result_ok_or_err(struct proto_tracker *t, const uint8_t *p, size_t len,
+                            struct proto_trk_pkt *out)
+{
+    if (p[0] == PROTO_ERR_HEADER)
+        return proto_trk__err(t, p, len, out);
+    if (p[0] != PROTO_OK_HEADER)
+        return proto_trk__fail(t, PROTO_EBAD);
+    int rc = proto_trk__ok(t, p, len, out);
+    if (rc == PROTO_OK)
+        proto_trk__end_result(t);
+    return rc;
+}
+
 static int first(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,
                  struct proto_trk_pkt *out)
 {
@@ -70,12 +85,8 @@ static int first(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64
         return rc;
     switch (p[0]) {
     case PROTO_OK_HEADER:
-        if ((rc = proto_trk__ok(t, p, (size_t)len, out)) != PROTO_OK)
-            return rc;
-        proto_trk__end_result(t);
-        return PROTO_OK;
     case PROTO_ERR_HEADER:
-        return proto_trk__err(t, p, (size_t)len, out);
+        return result_ok_or_err(t, p, (size_t)len, out);
     case PROTO_LOCAL_INFILE_HEADER:
         /* Only COM_QUERY on a link with CLIENT_LOCAL_FILES; for EXECUTE 0xFB
          * would be a NULL column count, which is malformed anyway. */
@@ -161,19 +172,7 @@ static int infile_result(struct proto_tracker *t, const uint8_t *p, size_t avail
                          struct proto_trk_pkt *out)
 {
     int rc = proto_trk__whole(t, avail, len);
-    if (rc != PROTO_OK)
-        return rc;
-    switch (p[0]) {
-    case PROTO_OK_HEADER:
-        if ((rc = proto_trk__ok(t, p, (size_t)len, out)) != PROTO_OK)
-            return rc;
-        proto_trk__end_result(t);
-        return PROTO_OK;
-    case PROTO_ERR_HEADER:
-        return proto_trk__err(t, p, (size_t)len, out);
-    default:
-        return proto_trk__fail(t, PROTO_EBAD);
-    }
+    return rc == PROTO_OK ? result_ok_or_err(t, p, (size_t)len, out) : rc;
 }
 
 int proto_trk__feed_resultset(struct proto_tracker *t, const uint8_t *p, size_t avail, uint64_t len,

@@ -87,6 +87,18 @@ int proto_rd_bytes(struct proto_rd *r, size_t n, struct proto_str *s);
 void proto_rd_rest(struct proto_rd *r, struct proto_str *s);
 int proto_rd_skip(struct proto_rd *r, size_t n);
 
+/* Value of one hex digit (either case), or -1. */
+static inline int proto_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Little-endian loads without a cursor, for callers that checked lengths. */
 static inline uint16_t proto_le16(const uint8_t *p)
 {

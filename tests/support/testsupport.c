@@ -5,16 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "gtidproxy/proto_rw.h"
 
 size_t tu_hex(const char *hex, uint8_t *out, size_t cap)
 {
@@ -30,7 +21,7 @@ size_t tu_hex(const char *hex, uint8_t *out, size_t cap)
         }
         if (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
             continue;
-        int d = hex_digit(*s);
+        int d = proto_hex_digit(*s);
         if (d < 0) {
             fprintf(stderr, "tu_hex: bad hex digit '%c'\n", *s);
             abort();
