@@ -93,8 +93,8 @@ static void on_write_done(struct wq *q, int status)
     if (b->state == BCONN_CLOSED)
         return;
     if (status < 0)
-        fail(b, b->state == BCONN_BUSY ? GP_ER_BACKEND_LOST : GP_ER_BACKEND_CONNECT,
-             "write: %s", uv_strerror(status));
+        fail(b, b->state == BCONN_BUSY ? GP_ER_BACKEND_LOST : GP_ER_BACKEND_CONNECT, "write: %s",
+             uv_strerror(status));
     else
         session_backend_drained(b->s, b);
 }
@@ -128,10 +128,12 @@ static void login_packets(struct bconn *b)
         buf_consume(&b->in, PROTO_FRAME_HDR_LEN + h.len);
         switch (r) {
         case BAUTH_SEND:
-            if (buf_append(wq_buf(&b->out), out, w.len) != 0 || send_queued(b) != 0) {
-                fail(b, GP_ER_BACKEND_CONNECT, "out of memory");
+            if (buf_append(wq_buf(&b->out), out, w.len) != 0) {
+                fail(b, GP_ER_OUT_OF_MEMORY, "out of memory");
                 return;
             }
+            if (send_queued(b) != 0)
+                return;
             break;
         case BAUTH_WAIT:
             break;
@@ -163,18 +165,12 @@ static bool needs_ok_rewrite(struct bconn *b)
 static int rewrite_ok(struct bconn *b, struct buf *co, const uint8_t *pkt, size_t n)
 {
     size_t payload = n - PROTO_FRAME_HDR_LEN;
-    if (buf_reserve(co, n + 8) != 0)
-        return -1;
-    struct proto_wr w;
-    proto_wr_init(&w, co->data + co->len + PROTO_FRAME_HDR_LEN, co->cap - co->len - 4);
-    if (proto_ok_rewrite(pkt + PROTO_FRAME_HDR_LEN, payload, b->caps, session_client_caps(b->s),
+    struct proto_wr w; /* + 8: see proto_ok_rewrite() */
+    if (gp_packet_begin(co, payload + 8, &w) != 0 ||
+        proto_ok_rewrite(pkt + PROTO_FRAME_HDR_LEN, payload, b->caps, session_client_caps(b->s),
                          &w) != PROTO_OK)
         return -1;
-    struct proto_wr hw;
-    proto_wr_init(&hw, co->data + co->len, PROTO_FRAME_HDR_LEN);
-    proto_frame_write_hdr(&hw, (uint32_t)w.len, pkt[3]);
-    co->len += PROTO_FRAME_HDR_LEN + w.len;
-    return 0;
+    return gp_packet_end(co, &w, pkt[3]);
 }
 
 /* Tracks (and forwards, or consumes) p[0..n): one whole packet (whole) or a
@@ -209,8 +205,8 @@ static int relay_piece(struct bconn *b, uint8_t *p, size_t n, bool whole)
             }
             if (whole && pkt.kind == PROTO_TRK_PKT_PREPARE_OK) {
                 /* The client gets the session's id for the statement. */
-                uint32_t id = session_prepared(b->s, b, b->ts.trk.res.stmt_id,
-                                               b->ts.trk.res.num_params);
+                uint32_t id =
+                    session_prepared(b->s, b, b->ts.trk.res.stmt_id, b->ts.trk.res.num_params);
                 if (id == 0)
                     return -1;
                 struct proto_wr w;
@@ -250,14 +246,18 @@ static int relay(struct bconn *b)
             take = n < b->chunk_left ? n : (size_t)b->chunk_left;
             b->chunk_left -= take;
         } else {
-            if (n < PROTO_FRAME_HDR_LEN)
-                return 0;
-            uint64_t total = PROTO_FRAME_HDR_LEN + (uint64_t)proto_le24(p);
+            struct proto_frame_hdr h;
+            if (proto_frame_hdr_parse(p, n, &h) != PROTO_OK)
+                return 0; /* the header is cut: hold it */
+            uint64_t total = PROTO_FRAME_HDR_LEN + (uint64_t)h.len;
             if (total <= n) {
                 take = (size_t)total;
                 whole = true;
             } else if (total <= BCONN_HOLD_MAX) {
-                return buf_reserve(&b->in, (size_t)total - n) == 0 ? 0 : -1;
+                if (buf_reserve(&b->in, (size_t)total - n) == 0)
+                    return 0;
+                fail(b, GP_ER_OUT_OF_MEMORY, "out of memory holding a packet");
+                return -1;
             } else {
                 take = n;
                 b->chunk_left = total - n;
@@ -325,7 +325,6 @@ static void after_reads(struct bconn *b)
     }
 }
 
-
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     (void)suggested;
@@ -344,15 +343,15 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub)
     if (b->state == BCONN_CLOSED)
         return;
     if (nread < 0) {
-        const char *why = nread == UV_EOF ? "server closed the connection" : uv_strerror((int)nread);
+        const char *why =
+            nread == UV_EOF ? "server closed the connection" : uv_strerror((int)nread);
         if (b->state == BCONN_IDLE) {
             log_debug("C#%u backend %s: %s while idle", b->s->id, name_of(b), why);
             struct session *s = b->s;
             bconn_close(b);
             session_backend_closed(s, b);
         } else {
-            fail(b, b->state == BCONN_BUSY ? GP_ER_BACKEND_LOST : GP_ER_BACKEND_CONNECT, "%s",
-                 why);
+            fail(b, b->state == BCONN_BUSY ? GP_ER_BACKEND_LOST : GP_ER_BACKEND_CONNECT, "%s", why);
         }
         return;
     }
@@ -419,20 +418,13 @@ static void start_init(struct bconn *b)
     if (rc == 0 && !b->mariadb)
         rc = buf_append(&sql, TRACKING_SQL_MYSQL, sizeof TRACKING_SQL_MYSQL - 1);
     /* The session's variables ride along in the same SET. */
-    struct buf sync = {0};
-    int nvars = rc == 0 ? svars_sync_sql(&b->s->want, &b->have, &sync) : -1;
-    if (nvars > 0)
-        rc = buf_append(&sql, ", ", 2) ||
-             buf_append(&sql, buf_head(&sync) + 4, buf_pending(&sync) - 4); /* skip "SET " */
-    if (rc != 0 || nvars < 0) {
+    if (rc != 0 || svars_sync_sql(&b->s->want, &b->have, ", ", &sql) < 0) {
         buf_free(&sql);
-        buf_free(&sync);
         fail(b, GP_ER_OUT_OF_MEMORY, "out of memory");
         return;
     }
     rc = bconn_send_internal(b, PROTO_COM_QUERY, (const char *)buf_head(&sql), buf_pending(&sql));
     buf_free(&sql);
-    buf_free(&sync);
     if (rc == 0)
         b->state = BCONN_INIT;
 }
@@ -497,12 +489,12 @@ struct bconn *bconn_open(struct session *s, size_t idx)
 int bconn_send_internal(struct bconn *b, uint8_t com, const char *text, size_t len)
 {
     struct buf *o = wq_buf(&b->out);
-    uint8_t hdr[5];
     struct proto_wr w;
-    proto_wr_init(&w, hdr, sizeof hdr);
-    proto_frame_write_hdr(&w, (uint32_t)(len + 1), 0);
+    if (gp_packet_begin(o, len + 1, &w) != 0)
+        return -1;
     proto_wr_u8(&w, com);
-    if (len + 1 > 0xFFFFFF || buf_append(o, hdr, sizeof hdr) != 0 || buf_append(o, text, len) != 0)
+    proto_wr_bytes(&w, text, len);
+    if (gp_packet_end(o, &w, 0) != 0)
         return -1;
     if (proto_tracker_stream_start(&b->ts, b->caps, com) != PROTO_OK)
         return -1;

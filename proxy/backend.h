@@ -4,9 +4,9 @@
  * run the client's commands and relay their replies.
  *
  *   CONNECTING ─▶ LOGIN ─▶ INIT (SET session_track_*) ─▶ IDLE ◀──────────┐
- *                                                       │  ├─▶ SYNC ─────┤ (proxy's own SET / COM_INIT_DB)
- *                                                       │  └─▶ BUSY ─────┘ (the client's command)
- *   any failure ─▶ CLOSED (the session is told once, with the reason)
+ *                                                       │  ├─▶ SYNC ─────┤ (proxy's own SET /
+ * COM_INIT_DB) │  └─▶ BUSY ─────┘ (the client's command) any failure ─▶ CLOSED (the session is told
+ * once, with the reason)
  *
  * Reply relay (backend -> client), per read:
  *   bytes ─▶ whole small packets ─▶ tracker ─▶ OK rewritten for the client's caps
@@ -54,8 +54,8 @@ struct session;
 
 struct bconn {
     struct session *s;
-    size_t idx; /* backend index in struct proxy */
-    uint64_t serial; /* unique within the session (stmt.h) */
+    size_t idx;           /* backend index in struct proxy */
+    uint64_t serial;      /* unique within the session (stmt.h) */
     uint32_t prepared_id; /* server id of the proxy's own last COM_STMT_PREPARE */
     enum bconn_state state;
     uv_tcp_t tcp;
@@ -69,10 +69,10 @@ struct bconn {
     struct wq out;
     bool read_paused; /* RD_PAUSED_CLIENT_FULL: the client's queue is over high water */
     struct proto_tracker_stream ts;
-    uint64_t chunk_left;  /* bytes of a streamed large chunk still to come */
-    bool forward;         /* the reply in flight goes to the client (else the proxy's own) */
-    uint8_t internal_com; /* the proxy's own command in flight (INIT/SYNC) */
-    uint64_t forwarded;   /* reply bytes sent to the client for the current command */
+    uint64_t chunk_left;   /* bytes of a streamed large chunk still to come */
+    bool forward;          /* the reply in flight goes to the client (else the proxy's own) */
+    uint8_t internal_com;  /* the proxy's own command in flight (INIT/SYNC) */
+    uint64_t forwarded;    /* reply bytes sent to the client for the current command */
     struct sess_vars have; /* session state in force on this connection */
     uint64_t synced_gen;   /* the session's svars gen `have` matches */
     char err[256];         /* the proxy's own command's ERR text (SYNC/INIT) */

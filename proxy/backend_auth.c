@@ -265,7 +265,7 @@ static void record_server(struct bauth_server *s, const struct proto_handshake_v
     memcpy(s->version, hs->server_version.p, n);
     s->version[n] = '\0';
     size_t skip = (size_t)(hs->real_version.p - hs->server_version.p);
-    s->real_version = s->version + (skip <= n ? skip : n);
+    s->real_version_off = (uint8_t)(skip <= n ? skip : n);
     s->mariadb = strstr(s->version, "MariaDB") != NULL;
     s->thread_id = hs->thread_id;
     s->caps = hs->caps;

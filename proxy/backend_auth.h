@@ -47,7 +47,7 @@ struct bauth_params {
      * CONNECT_ATTRS iff attrs), all masked by what the server offers; never
      * SSL or compression. */
     uint64_t client_caps;
-    uint8_t charset;      /* collation id to ask for (the client's) */
+    uint8_t charset; /* collation id to ask for (the client's) */
     uint32_t max_packet;
     const uint8_t *attrs; /* encoded attribute pairs (proto_attrs_put) or NULL */
     size_t attrs_len;
@@ -56,19 +56,26 @@ struct bauth_params {
 /* What the server said about itself in its HandshakeV10. */
 struct bauth_server {
     char version[BAUTH_VERSION_MAX]; /* raw, e.g. "5.5.5-10.11.19-MariaDB-log" */
-    const char *real_version;        /* into version: without "5.5.5-" */
+    uint8_t real_version_off;        /* bauth_real_version(): version minus "5.5.5-" */
     bool mariadb;                    /* "MariaDB" in the version */
     uint32_t thread_id;
     uint64_t caps;
     uint8_t charset;
     uint16_t status;
-    char plugin[BAUTH_PLUGIN_MAX];   /* its default auth plugin */
+    char plugin[BAUTH_PLUGIN_MAX]; /* its default auth plugin */
 };
+
+/* The version without MariaDB's "5.5.5-" prefix (an offset, not a pointer,
+ * so the struct may be copied). */
+static inline const char *bauth_real_version(const struct bauth_server *s)
+{
+    return s->version + s->real_version_off;
+}
 
 #define BAUTH_RESULT_LIST(X)                                                                       \
     X(BAUTH_SEND, "send")     /* send w's packet, feed the server's next packet */                 \
     X(BAUTH_WAIT, "wait")     /* nothing to send; feed the server's next packet */                 \
-    X(BAUTH_OK, "ok")         /* logged in: a->caps, a->server are final */                       \
+    X(BAUTH_OK, "ok")         /* logged in: a->caps, a->server are final */                        \
     X(BAUTH_DENIED, "denied") /* the server sent ERR: a->err_* */                                  \
     X(BAUTH_FAILED, "failed") /* protocol error or unsupported: a->why */
 

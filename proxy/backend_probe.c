@@ -165,7 +165,6 @@ static int parse_greeting(uint8_t seq, const uint8_t *p, size_t n, struct bauth_
     switch (bauth_feed(&a, seq, p, n, &w)) {
     case BAUTH_SEND:
         *out = a.server;
-        out->real_version = out->version + (a.server.real_version - a.server.version);
         return 0;
     case BAUTH_DENIED:
         /* Server text goes into logs: printable ASCII only. */

@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NAME_FN(prefix, type, LIST)                                            \
-    const char *prefix##_name(type v)                                          \
-    {                                                                          \
-        static const char *const names[] = {LIST(NAME_TEXT)};                  \
-        return (size_t)v < sizeof names / sizeof names[0] ? names[v] : "?";     \
+#define NAME_FN(prefix, type, LIST)                                                                \
+    const char *prefix##_name(type v)                                                              \
+    {                                                                                              \
+        static const char *const names[] = {LIST(NAME_TEXT)};                                      \
+        return (size_t)v < sizeof names / sizeof names[0] ? names[v] : "?";                        \
     }
 #define NAME_TEXT(name, text) text,
 NAME_FN(consistency_level, enum consistency_level, CONSISTENCY_LEVEL_LIST)
@@ -60,7 +60,7 @@ struct ctx {
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, const char *path,
-                                                     const char *fmt, ...)
+                                                      const char *fmt, ...)
 {
     char msg[256];
     va_list ap;
@@ -98,7 +98,8 @@ static int check_object(struct ctx *c, const json_t *obj, const char *path,
     }
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         size_t i = 0;
         while (allowed[i] && strcmp(allowed[i], key) != 0)
             i++;
@@ -253,6 +254,9 @@ static int load_backends(struct ctx *c, const json_t *root, struct config *cfg)
     size_t primaries = 0;
     if (get_array(c, root, "backends", &arr, &cfg->n_backends) != 0)
         return -1;
+    if (cfg->n_backends > CONFIG_MAX_BACKENDS)
+        return fail(c, "backends", "at most %d backends, has %zu", CONFIG_MAX_BACKENDS,
+                    cfg->n_backends);
     cfg->backends = xcalloc(cfg->n_backends, sizeof *cfg->backends);
     for (size_t i = 0; i < cfg->n_backends; i++) {
         struct config_backend *b = &cfg->backends[i];
@@ -314,8 +318,7 @@ static int load_users(struct ctx *c, const json_t *root, struct config *cfg)
         char p[PATH_MAX_LEN], hp[PATH_MAX_LEN];
         snprintf(p, sizeof p, "users[%zu]", i);
         child(hp, p, "password_hash");
-        if (check_object(c, o, p, keys) != 0 ||
-            get_str(c, o, p, "name", true, NULL, &u->name) != 0)
+        if (check_object(c, o, p, keys) != 0 || get_str(c, o, p, "name", true, NULL, &u->name) != 0)
             return -1;
         /* An empty password is legal in MySQL: accept "" for password. */
         const json_t *pw = json_object_get(o, "password");
@@ -332,8 +335,9 @@ static int load_users(struct ctx *c, const json_t *root, struct config *cfg)
         if (!u->password == !u->password_hash)
             return fail(c, p, "needs exactly one of \"password\" or \"password_hash\"");
         if (u->password_hash && !is_native_hash(u->password_hash))
-            return fail(c, hp, "must be \"*\" followed by 40 hex digits "
-                               "(SELECT PASSWORD('...') prints one)");
+            return fail(c, hp,
+                        "must be \"*\" followed by 40 hex digits "
+                        "(SELECT PASSWORD('...') prints one)");
         for (size_t j = 0; j < i; j++) {
             if (strcmp(cfg->users[j].name, u->name) == 0)
                 return fail(c, p, "user \"%s\" is also users[%zu]", u->name, j);
@@ -358,15 +362,14 @@ static int load_credentials(struct ctx *c, const json_t *root, const char *key, 
 
 static int load_monitor(struct ctx *c, const json_t *root, struct config *cfg)
 {
-    static const char *const keys[] = {"user", "password", "interval_ms",
-                                       "gtid_poll_interval_ms", NULL};
+    static const char *const keys[] = {"user", "password", "interval_ms", "gtid_poll_interval_ms",
+                                       NULL};
     const json_t *o = json_object_get(root, "monitor");
     if (!o)
         return fail(c, "monitor", "missing (required)");
     return check_object(c, o, "monitor", keys) != 0 ||
                    get_str(c, o, "monitor", "user", true, NULL, &cfg->monitor_user) != 0 ||
-                   get_str(c, o, "monitor", "password", true, NULL, &cfg->monitor_password) !=
-                       0 ||
+                   get_str(c, o, "monitor", "password", true, NULL, &cfg->monitor_password) != 0 ||
                    get_u32(c, o, "monitor", "interval_ms", false, 10, 60000, 1000,
                            &cfg->monitor_interval_ms) != 0 ||
                    get_u32(c, o, "monitor", "gtid_poll_interval_ms", false, 1, 60000, 50,
@@ -392,8 +395,7 @@ static int load_consistency(struct ctx *c, const json_t *root, struct config *cf
     }
     if (check_object(c, o, path, keys) != 0 ||
         get_enum(c, o, path, "default_level", level_names, CONSISTENCY_SESSION, &level) != 0 ||
-        get_u32(c, o, path, "wait_timeout_ms", false, 1, 600000, 200, &cfg->wait_timeout_ms) !=
-            0 ||
+        get_u32(c, o, path, "wait_timeout_ms", false, 1, 600000, 200, &cfg->wait_timeout_ms) != 0 ||
         get_u32(c, o, path, "max_replica_lag_ms", false, 0, 86400000, 10000,
                 &cfg->max_replica_lag_ms) != 0)
         return -1;
@@ -430,8 +432,8 @@ static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
     static const char *const admin_keys[] = {"address", "port", NULL};
     static const char *const limit_keys[] = {"max_client_connections", "max_packet_size",
                                              "buffer_high_water", NULL};
-    static const char *const timeout_keys[] = {"connect_ms", "client_idle_ms",
-                                               "backend_query_ms", NULL};
+    static const char *const timeout_keys[] = {"connect_ms", "client_idle_ms", "backend_query_ms",
+                                               NULL};
     static const char *const log_keys[] = {"level", NULL};
     /* A missing section reads as an empty one: every key takes its default. */
     json_t *empty = json_object();
@@ -451,8 +453,7 @@ static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
 
     if (admin) {
         if (check_object(c, admin, "admin", admin_keys) != 0 ||
-            get_str(c, admin, "admin", "address", false, "127.0.0.1", &cfg->admin_address) !=
-                0 ||
+            get_str(c, admin, "admin", "address", false, "127.0.0.1", &cfg->admin_address) != 0 ||
             get_u32(c, admin, "admin", "port", true, 1, 65535, 0, &port) != 0)
             goto out;
         cfg->admin_enabled = true;
@@ -463,10 +464,10 @@ static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
         check_object(c, limits, "limits", limit_keys) != 0 ||
         get_u32(c, limits, "limits", "max_client_connections", false, 1, 1000000, 10000,
                 &cfg->max_client_connections) != 0 ||
-        get_u32(c, limits, "limits", "max_packet_size", false, 1024, 1073741824, 67108864,
-                &mps) != 0 ||
-        get_u32(c, limits, "limits", "buffer_high_water", false, 16384, 1073741824, 1048576,
-                &hw) != 0 ||
+        get_u32(c, limits, "limits", "max_packet_size", false, 1024, 1073741824, 67108864, &mps) !=
+            0 ||
+        get_u32(c, limits, "limits", "buffer_high_water", false, 16384, 1073741824, 1048576, &hw) !=
+            0 ||
         check_object(c, timeouts, "timeouts", timeout_keys) != 0 ||
         get_u32(c, timeouts, "timeouts", "connect_ms", false, 1, 600000, 2000,
                 &cfg->connect_timeout_ms) != 0 ||
@@ -488,9 +489,10 @@ out:
 
 static struct config *load_root(json_t *root, const char *name, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"listeners", "admin",    "backends", "users",
-                                       "backend_credentials", "monitor", "consistency",
-                                       "workers",   "limits",   "timeouts", "logging", NULL};
+    static const char *const keys[] = {
+        "listeners", "admin",       "backends", "users",  "backend_credentials",
+        "monitor",   "consistency", "workers",  "limits", "timeouts",
+        "logging",   NULL};
     struct ctx c = {name, err, errlen};
     struct config *cfg = xcalloc(1, sizeof *cfg);
     cfg->file = xstrdup(name);
@@ -512,8 +514,7 @@ struct config *config_parse(const char *json, const char *name, char *err, size_
     json_error_t jerr;
     json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        snprintf(err, errlen, "%s: line %d column %d: %s", name, jerr.line, jerr.column,
-                 jerr.text);
+        snprintf(err, errlen, "%s: line %d column %d: %s", name, jerr.line, jerr.column, jerr.text);
         return NULL;
     }
     struct config *cfg = load_root(root, name, err, errlen);

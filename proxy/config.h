@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONSISTENCY_LEVEL_LIST(X)                                              \
-    X(CONSISTENCY_EVENTUAL, "eventual")                                        \
-    X(CONSISTENCY_SESSION, "session")                                          \
-    X(CONSISTENCY_GLOBAL, "global")                                            \
+#define CONSISTENCY_LEVEL_LIST(X)                                                                  \
+    X(CONSISTENCY_EVENTUAL, "eventual")                                                            \
+    X(CONSISTENCY_SESSION, "session")                                                              \
+    X(CONSISTENCY_GLOBAL, "global")                                                                \
     X(CONSISTENCY_STRONG, "strong")
 
 enum consistency_level {
@@ -29,10 +29,10 @@ enum consistency_level {
 const char *consistency_level_name(enum consistency_level level);
 
 /* Steps of the fallback chain a read walks when no replica caught up in time. */
-#define FALLBACK_STEP_LIST(X)                                                  \
-    X(FALLBACK_CACHE, "cache")                                                 \
-    X(FALLBACK_PRIMARY, "primary")                                             \
-    X(FALLBACK_ERROR, "error")                                                 \
+#define FALLBACK_STEP_LIST(X)                                                                      \
+    X(FALLBACK_CACHE, "cache")                                                                     \
+    X(FALLBACK_PRIMARY, "primary")                                                                 \
+    X(FALLBACK_ERROR, "error")                                                                     \
     X(FALLBACK_REPLICA, "replica")
 
 enum fallback_step {
@@ -42,8 +42,8 @@ enum fallback_step {
 };
 const char *fallback_step_name(enum fallback_step step);
 
-#define BACKEND_ROLE_LIST(X)                                                   \
-    X(BACKEND_ROLE_PRIMARY, "primary")                                         \
+#define BACKEND_ROLE_LIST(X)                                                                       \
+    X(BACKEND_ROLE_PRIMARY, "primary")                                                             \
     X(BACKEND_ROLE_REPLICA, "replica")
 
 enum backend_role {
@@ -53,10 +53,10 @@ enum backend_role {
 };
 const char *backend_role_name(enum backend_role role);
 
-#define LOG_LEVEL_LIST(X)                                                      \
-    X(LOG_ERROR, "error")                                                      \
-    X(LOG_WARN, "warn")                                                        \
-    X(LOG_INFO, "info")                                                        \
+#define LOG_LEVEL_LIST(X)                                                                          \
+    X(LOG_ERROR, "error")                                                                          \
+    X(LOG_WARN, "warn")                                                                            \
+    X(LOG_INFO, "info")                                                                            \
     X(LOG_DEBUG, "debug")
 
 enum log_level {
@@ -65,6 +65,9 @@ enum log_level {
 #undef LOG_LEVEL_ENUM
 };
 const char *log_level_name(enum log_level level);
+
+/* Backends per proxy: a session keeps one bit per backend (tried, ...). */
+#define CONFIG_MAX_BACKENDS 64
 
 /* The longest fallback chain: each step at most once. */
 #define CONFIG_MAX_FALLBACK 4
@@ -117,7 +120,7 @@ struct config {
     uint32_t max_packet_size;
     uint32_t buffer_high_water;
     unsigned connect_timeout_ms;
-    unsigned client_idle_timeout_ms;  /* 0: never */
+    unsigned client_idle_timeout_ms;   /* 0: never */
     unsigned backend_query_timeout_ms; /* 0: never */
     enum log_level log_level;
 };

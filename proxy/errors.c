@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gtidproxy/proto_consts.h"
 #include "gtidproxy/proto_frame.h"
 #include "gtidproxy/proto_reply.h"
 
@@ -32,30 +33,33 @@ const char *gp_error_sqlstate(enum gp_error e)
     return states[e];
 }
 
-/* Builds a payload with build() into a stack buffer, then frames it. Both
- * packets are small: an ERR is at most 9 + PROTO_ERR_MSG_MAX bytes. */
-static int append_framed(struct buf *out, uint8_t seq, const uint8_t *payload, size_t n)
+int gp_packet_begin(struct buf *out, size_t max_payload, struct proto_wr *w)
 {
-    if (buf_reserve(out, n + 4) != 0)
+    if (buf_reserve(out, PROTO_FRAME_HDR_LEN + max_payload) != 0)
         return -1;
-    struct proto_wr w;
-    proto_wr_init(&w, out->data + out->len, out->cap - out->len);
-    proto_frame_write_packet(&w, payload, n, &seq);
-    if (proto_wr_finish(&w) != PROTO_OK)
+    proto_wr_init(w, out->data + out->len + PROTO_FRAME_HDR_LEN, max_payload);
+    return 0;
+}
+
+int gp_packet_end(struct buf *out, const struct proto_wr *w, uint8_t seq)
+{
+    if (proto_wr_finish(w) != PROTO_OK || w->len >= PROTO_MAX_PAYLOAD)
         return -1;
-    out->len += w.len;
+    struct proto_wr hw;
+    proto_wr_init(&hw, out->data + out->len, PROTO_FRAME_HDR_LEN);
+    proto_frame_write_hdr(&hw, (uint32_t)w->len, seq);
+    out->len += PROTO_FRAME_HDR_LEN + w->len;
     return 0;
 }
 
 int gp_err_append_raw(struct buf *out, uint64_t caps, uint8_t seq, uint16_t code,
                       const char *sqlstate, const char *msg, size_t msg_len)
 {
-    uint8_t payload[16 + PROTO_ERR_MSG_MAX];
     struct proto_wr w;
-    proto_wr_init(&w, payload, sizeof payload);
-    if (proto_err_build(&w, caps, code, sqlstate, msg, msg_len) != PROTO_OK)
+    if (gp_packet_begin(out, 16 + PROTO_ERR_MSG_MAX, &w) != 0 ||
+        proto_err_build(&w, caps, code, sqlstate, msg, msg_len) != PROTO_OK)
         return -1;
-    return append_framed(out, seq, payload, w.len);
+    return gp_packet_end(out, &w, seq);
 }
 
 int gp_err_append(struct buf *out, uint64_t caps, uint8_t seq, enum gp_error e, const char *fmt,
@@ -74,13 +78,11 @@ int gp_err_append(struct buf *out, uint64_t caps, uint8_t seq, enum gp_error e, 
 
 int gp_ok_append(struct buf *out, uint64_t caps, uint8_t seq, uint16_t status)
 {
-    uint8_t payload[32];
     struct proto_ok ok;
     memset(&ok, 0, sizeof ok);
     ok.status = status;
     struct proto_wr w;
-    proto_wr_init(&w, payload, sizeof payload);
-    if (proto_ok_build(&w, caps, &ok) != PROTO_OK)
+    if (gp_packet_begin(out, 32, &w) != 0 || proto_ok_build(&w, caps, &ok) != PROTO_OK)
         return -1;
-    return append_framed(out, seq, payload, w.len);
+    return gp_packet_end(out, &w, seq);
 }

@@ -14,10 +14,11 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "gtidproxy/proto_rw.h"
 
 /* X(name, code, sqlstate) */
 #define GP_ERROR_LIST(X)                                                                           \
-    X(GP_ER_BACKEND_CONNECT, 9001, "08S01")  /* backend unreachable / login failed */             \
+    X(GP_ER_BACKEND_CONNECT, 9001, "08S01")  /* backend unreachable / login failed */              \
     X(GP_ER_BACKEND_LOST, 9002, "08S01")     /* backend died mid-statement */                      \
     X(GP_ER_BACKEND_PROTOCOL, 9003, "08S01") /* backend sent bytes we cannot follow */             \
     X(GP_ER_SESSION_SYNC, 9004, "HY000")     /* session state could not be applied */              \
@@ -40,6 +41,21 @@ enum gp_error {
 
 uint16_t gp_error_code(enum gp_error e);
 const char *gp_error_sqlstate(enum gp_error e);
+
+/*
+ * Builds one packet (payload below 16 MB) in place at the end of out:
+ *     struct proto_wr w;
+ *     gp_packet_begin(out, max_payload, &w);   room reserved, w set up
+ *     ... write the payload through w ...
+ *     gp_packet_end(out, &w, seq);             header written, bytes kept
+ * Nothing may be appended to out in between. Both return 0, or -1 (out of
+ * memory, a write that failed or did not fit, a payload of 16 MB or more);
+ * on -1 out keeps what it had before.
+ */
+int gp_packet_begin(struct buf *out, size_t max_payload, struct proto_wr *w)
+    __attribute__((warn_unused_result));
+int gp_packet_end(struct buf *out, const struct proto_wr *w, uint8_t seq)
+    __attribute__((warn_unused_result));
 
 /* Appends a framed ERR packet (sequence id seq) for a client with caps.
  * The message is printf-formatted and cut at PROTO_ERR_MSG_MAX bytes.

@@ -112,8 +112,7 @@ static bool str_differs(const char *a, const char *b)
 }
 
 /* Which parts of a new config cannot be applied to a running proxy. */
-static void compare_fixed(const struct config *old, const struct config *cfg, char *na,
-                          size_t len)
+static void compare_fixed(const struct config *old, const struct config *cfg, char *na, size_t len)
 {
     bool listeners = old->n_listeners != cfg->n_listeners;
     for (size_t i = 0; !listeners && i < cfg->n_listeners; i++)
@@ -164,7 +163,6 @@ int proxy_probe_primary(struct proxy *px, char *err, size_t errlen)
         return -1;
     pthread_mutex_lock(&px->profile_lock);
     px->profile = srv;
-    px->profile.real_version = NULL; /* points into the copy's source */
     px->have_profile = true;
     pthread_mutex_unlock(&px->profile_lock);
     return 0;

@@ -52,10 +52,10 @@ struct proxy {
     bool have_profile;
     struct bauth_server profile; /* the primary's greeting */
 
-    atomic_uint clients;          /* connected now */
+    atomic_uint clients; /* connected now */
     _Atomic uint64_t clients_total, clients_rejected;
     _Atomic uint32_t next_session_id;
-    atomic_bool draining;         /* SIGTERM: no new sessions */
+    atomic_bool draining; /* SIGTERM: no new sessions */
 };
 
 /* Builds the runtime from a loaded config (taking ownership of it). */

@@ -39,10 +39,10 @@ const char *route_target_name(enum route_target t);
 
 /* What routing remembers about a session between statements. */
 struct route_state {
-    bool in_trx;          /* the last reply had SERVER_STATUS_IN_TRANS */
-    bool autocommit_off;  /* the last reply lacked SERVER_STATUS_AUTOCOMMIT */
-    const char *pin;      /* why the session is pinned to the primary, or NULL */
-    bool user_vars;       /* the session assigned user variables (on the primary) */
+    bool in_trx;         /* the last reply had SERVER_STATUS_IN_TRANS */
+    bool autocommit_off; /* the last reply lacked SERVER_STATUS_AUTOCOMMIT */
+    const char *pin;     /* why the session is pinned to the primary, or NULL */
+    bool user_vars;      /* the session assigned user variables (on the primary) */
 };
 
 struct route_decision {

@@ -280,7 +280,8 @@ static int append_quoted(struct buf *out, const char *v, bool backslash_escapes)
     return buf_append(out, "'", 1);
 }
 
-int svars_sync_sql(const struct sess_vars *want, const struct sess_vars *have, struct buf *out)
+int svars_sync_sql(const struct sess_vars *want, const struct sess_vars *have, const char *lead,
+                   struct buf *out)
 {
     const char *mode = lookup(have, "sql_mode");
     bool escapes = !(mode && strstr(mode, "NO_BACKSLASH_ESCAPES"));
@@ -290,11 +291,11 @@ int svars_sync_sql(const struct sess_vars *want, const struct sess_vars *have, s
         const char *cur = lookup(have, v->name);
         if ((cur && strcmp(cur, v->value) == 0) || !is_identifier(v->name))
             continue;
-        if (append_str(out, count ? ", @@SESSION." : "SET @@SESSION.") != 0 ||
+        if (append_str(out, count ? ", " : lead) != 0 || append_str(out, "@@SESSION.") != 0 ||
             append_str(out, v->name) != 0 || append_str(out, " = ") != 0)
             return -1;
-        int rc = is_number(v->value) ? append_str(out, v->value)
-                                     : append_quoted(out, v->value, escapes);
+        int rc =
+            is_number(v->value) ? append_str(out, v->value) : append_quoted(out, v->value, escapes);
         if (rc != 0)
             return -1;
         count++;

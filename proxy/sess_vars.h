@@ -74,16 +74,15 @@ int svars_copy(struct sess_vars *dst, const struct sess_vars *src)
 int svars_copy_vars(struct sess_vars *dst, const struct sess_vars *src)
     __attribute__((warn_unused_result));
 
-/* Appends to out the text of one statement
- *     SET @@SESSION.a = 'x', @@SESSION.b = 42
- * with every variable of want whose value differs in (or is missing from)
- * have. String values are quoted for the sql_mode in force on the backend
- * (have's sql_mode: with NO_BACKSLASH_ESCAPES a backslash is literal).
- * Returns the number of variables written (0: nothing to do, out untouched),
- * or -1 out of memory. Variables whose names are not plain identifiers are
- * skipped (they cannot come from a server). */
-int svars_sync_sql(const struct sess_vars *want, const struct sess_vars *have, struct buf *out)
-    __attribute__((warn_unused_result));
+/* Appends to out `lead` then the assignments
+ *     @@SESSION.a = 'x', @@SESSION.b = 42
+ * (lead "SET " makes one statement; ", " continues an existing SET) for every variable of want
+ * whose value differs in (or is missing from) have. String values are quoted for the sql_mode in
+ * force on the backend (have's sql_mode: with NO_BACKSLASH_ESCAPES a backslash is literal). Returns
+ * the number of variables written (0: nothing to do, out untouched), or -1 out of memory. Variables
+ * whose names are not plain identifiers are skipped (they cannot come from a server). */
+int svars_sync_sql(const struct sess_vars *want, const struct sess_vars *have, const char *lead,
+                   struct buf *out) __attribute__((warn_unused_result));
 
 /* True when want has a schema that have lacks or names differently. */
 bool svars_schema_differs(const struct sess_vars *want, const struct sess_vars *have);

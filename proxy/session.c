@@ -25,6 +25,7 @@
 #include "gtidproxy/proto_stmt.h"
 #include "log.h"
 #include "proxy.h"
+#include "session_int.h"
 #include "worker.h"
 
 /* Login must finish in this time: a client that connects and stalls
@@ -206,9 +207,7 @@ static void on_client_written(struct wq *q, int status)
 }
 
 /* Queues an ERR for the current command (sequence id = command's + 1). */
-static void reply_error(struct session *s, enum gp_error e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void reply_error(struct session *s, enum gp_error e, const char *fmt, ...)
+void session__reply_error(struct session *s, enum gp_error e, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -321,8 +320,7 @@ static int whole_packet(struct session *s, int expect, size_t *wire, uint64_t *l
                               "Got a packet bigger than 'max_allowed_packet' bytes") != 0)
                 session_close(s, false, "out of memory");
             else
-                session_close(s, true,
-                              "packet of %llu+ bytes exceeds max_packet_size (%u bytes)",
+                session_close(s, true, "packet of %llu+ bytes exceeds max_packet_size (%u bytes)",
                               (unsigned long long)total, max);
             return -1;
         }
@@ -402,8 +400,8 @@ static void login_packet(struct session *s)
     uint8_t out[1024];
     struct proto_wr w;
     proto_wr_init(&w, out, sizeof out);
-    enum cauth_result r = cauth_feed(&s->auth, first, buf_head(&s->in) + PROTO_FRAME_HDR_LEN,
-                                     (size_t)len, &w);
+    enum cauth_result r =
+        cauth_feed(&s->auth, first, buf_head(&s->in) + PROTO_FRAME_HDR_LEN, (size_t)len, &w);
     buf_consume(&s->in, wire);
     switch (r) {
     case CAUTH_SEND:
@@ -431,26 +429,38 @@ static void login_packet(struct session *s)
 
 /* ---------------------------------------------------------- routing --- */
 
-static bool backend_usable(struct session *s, size_t i, uint64_t now)
+/* Backends the current command already failed on (CONFIG_MAX_BACKENDS
+ * bits). */
+static bool was_tried(const struct session *s, size_t idx)
+{
+    return (s->tried >> idx) & 1u;
+}
+
+static void mark_tried(struct session *s, size_t idx)
+{
+    s->tried |= UINT64_C(1) << idx;
+}
+
+bool session__replica_usable(struct session *s, size_t i, uint64_t now)
 {
     struct backend_info *b = &px_of(s)->backends[i];
     return b->role == BACKEND_ROLE_REPLICA && atomic_load(&b->weight) > 0 &&
-           atomic_load(&b->down_until_ms) <= now && !(i < 32 && (s->tried >> i) & 1u);
+           atomic_load(&b->down_until_ms) <= now && !was_tried(s, i);
 }
 
 /* Weighted round-robin over usable replicas; the primary when none is. */
-static size_t pick_replica(struct session *s)
+size_t session__pick_replica(struct session *s)
 {
     struct proxy *px = px_of(s);
     uint64_t now = proxy_now_ms(), total = 0;
     for (size_t i = 0; i < px->n_backends; i++)
-        if (backend_usable(s, i, now))
+        if (session__replica_usable(s, i, now))
             total += atomic_load(&px->backends[i].weight);
     if (total == 0)
         return px->primary;
     uint64_t r = s->w->rr++ % total;
     for (size_t i = 0; i < px->n_backends; i++) {
-        if (!backend_usable(s, i, now))
+        if (!session__replica_usable(s, i, now))
             continue;
         uint64_t wgt = atomic_load(&px->backends[i].weight);
         if (r < wgt)
@@ -458,93 +468,6 @@ static size_t pick_replica(struct session *s)
         r -= wgt;
     }
     return px->primary;
-}
-
-/*
- * Makes the current statement command fit backend b: prepares the statement
- * there first if needed (returns 1: wait for it), then writes b's server id
- * into the command, and the parameter types when this server has not seen
- * them (libmariadb sends them only with the first EXECUTE after a bind).
- * Returns 0 to send, -1 after answering the client with an error.
- */
-static int stmt_on_backend(struct session *s, struct bconn *b)
-{
-    struct pstmt *p = s->cmd_stmt;
-    uint32_t srv = pstmt_srv_id(p, b->idx, b->serial);
-    if (!srv) {
-        if (s->cmd_com == PROTO_COM_STMT_FETCH || !p->sql) {
-            reply_error(s, GP_ER_UNKNOWN_STMT_HANDLER,
-                        "Unknown prepared statement handler (%u) given to %s (its backend "
-                        "connection was lost)",
-                        p->id, proto_com_name(s->cmd_com));
-            return -1;
-        }
-        if (bconn_send_internal(b, PROTO_COM_STMT_PREPARE, p->sql, p->sql_len) != 0) {
-            reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
-            return -1;
-        }
-        return 1;
-    }
-    uint8_t *payload = s->cmd.data + s->cmd.off + PROTO_FRAME_HDR_LEN;
-    size_t n = s->cmd_wire - PROTO_FRAME_HDR_LEN;
-    bool whole = proto_le24(s->cmd.data + s->cmd.off) == n;
-    if (proto_stmt_set_id(payload, n, srv) != PROTO_OK) {
-        reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: malformed %s", proto_com_name(s->cmd_com));
-        return -1;
-    }
-    if (s->cmd_com != PROTO_COM_STMT_EXECUTE || p->num_params == 0)
-        return 0;
-    struct pstmt_srv *sv = &p->srv[b->idx];
-    struct proto_stmt_exec ex;
-    if (!whole || proto_stmt_execute_parse(payload, n, p->num_params, &ex) != PROTO_OK) {
-        if (whole) {
-            reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: malformed COM_STMT_EXECUTE");
-            return -1;
-        }
-        sv->types_sent = true; /* over 16 MB: relayed as sent */
-        return 0;
-    }
-    if (ex.types_bound) {
-        if (pstmt_set_types(p, ex.types.p, ex.types.len) != 0) {
-            reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
-            return -1;
-        }
-        sv->types_sent = true;
-        return 0;
-    }
-    if (sv->types_sent)
-        return 0;
-    if (!p->types) {
-        reply_error(s, GP_ER_UNSUPPORTED,
-                    "gtidproxy: COM_STMT_EXECUTE without parameter types for a statement "
-                    "never executed with them");
-        return -1;
-    }
-    /* Rebuild the command with the types, in place of the client's. */
-    struct buf re = {0};
-    size_t cap = n + 2u * p->num_params + 1 + PROTO_FRAME_HDR_LEN;
-    if (buf_reserve(&re, cap) != 0) {
-        reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
-        return -1;
-    }
-    struct proto_wr w;
-    proto_wr_init(&w, re.data + PROTO_FRAME_HDR_LEN, re.cap - PROTO_FRAME_HDR_LEN);
-    struct proto_str types = {p->types, 2u * p->num_params};
-    if (proto_stmt_execute_with_types(&w, payload, n, p->num_params, types, srv) != PROTO_OK ||
-        w.len > 0xFFFFFEu) {
-        buf_free(&re);
-        reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: cannot resend parameter types");
-        return -1;
-    }
-    struct proto_wr hw;
-    proto_wr_init(&hw, re.data, PROTO_FRAME_HDR_LEN);
-    proto_frame_write_hdr(&hw, (uint32_t)w.len, 0);
-    re.len = PROTO_FRAME_HDR_LEN + w.len;
-    buf_free(&s->cmd);
-    s->cmd = re;
-    s->cmd_wire = re.len;
-    sv->types_sent = true;
-    return 0;
 }
 
 /* Sends the command to its backend once that connection is ready and has
@@ -556,12 +479,12 @@ static void proceed(struct session *s, struct bconn *b)
             if (bconn_send_internal(b, PROTO_COM_INIT_DB, s->want.schema, strlen(s->want.schema)) !=
                 0) {
                 s->state = SESS_IDLE;
-                reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+                session__reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
             }
             return;
         }
         struct buf sql = {0};
-        int nvars = svars_sync_sql(&s->want, &b->have, &sql);
+        int nvars = svars_sync_sql(&s->want, &b->have, "SET ", &sql);
         if (nvars > 0) {
             log_debug("C#%u sync %s: %.*s", s->id, px_of(s)->backends[b->idx].name,
                       (int)buf_pending(&sql), (const char *)buf_head(&sql));
@@ -570,7 +493,7 @@ static void proceed(struct session *s, struct bconn *b)
             buf_free(&sql);
             if (rc != 0) {
                 s->state = SESS_IDLE;
-                reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+                session__reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
             }
             return;
         }
@@ -578,7 +501,7 @@ static void proceed(struct session *s, struct bconn *b)
         b->synced_gen = s->want.gen;
     }
     if (s->cmd_stmt) {
-        int st = stmt_on_backend(s, b);
+        int st = session__stmt_on_backend(s, b);
         if (st != 0) {
             if (st < 0)
                 s->state = SESS_IDLE;
@@ -588,8 +511,8 @@ static void proceed(struct session *s, struct bconn *b)
     int rc = bconn_send_command(b, buf_head(&s->cmd), s->cmd_wire, s->cmd_com, s->cmd_last_seq);
     if (rc < 0) {
         s->state = SESS_IDLE;
-        reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: %s is not supported",
-                    proto_com_name(s->cmd_com));
+        session__reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: %s is not supported",
+                             proto_com_name(s->cmd_com));
         return;
     }
     if (rc == 1) { /* no reply expected */
@@ -609,7 +532,7 @@ static void run_on(struct session *s, size_t idx)
     if (!b) {
         b = s->be[idx] = bconn_open(s, idx);
         if (!b) {
-            reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+            session__reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
             return;
         }
     }
@@ -638,22 +561,6 @@ void session_backend_ready(struct session *s, struct bconn *b)
         }
         proceed(s, b);
     }
-}
-
-uint32_t session_prepared(struct session *s, struct bconn *b, uint32_t srv_id, uint16_t num_params)
-{
-    const uint8_t *payload = buf_head(&s->cmd) + PROTO_FRAME_HDR_LEN;
-    size_t n = s->cmd_wire - PROTO_FRAME_HDR_LEN;
-    bool whole = proto_le24(buf_head(&s->cmd)) == n;
-    struct pstmt *p = pstmt_add(&s->stmts, whole ? (const char *)payload + 1 : NULL,
-                                whole ? n - 1 : 0, s->cmd_prepare_read, num_params, b->idx);
-    if (!p) {
-        session_close(s, false, "out of memory");
-        return 0;
-    }
-    pstmt_set_srv(p, b->idx, b->serial, srv_id);
-    s->last_prepared = p->id;
-    return p->id;
 }
 
 static void forget_backend(struct session *s, struct bconn *b)
@@ -719,11 +626,9 @@ void session_backend_failed(struct session *s, struct bconn *b, int gp_err, cons
     /* Nothing reached the client. A read may run elsewhere (the command is
      * still whole in `cmd`); a command that may write is never resent. */
     if (s->cmd_is_read) {
-        if (b->idx < 32)
-            s->tried |= 1u << b->idx;
-        size_t next = pick_replica(s);
-        bool primary_tried = px->primary < 32 && ((s->tried >> px->primary) & 1u);
-        if (!(next == px->primary && primary_tried)) {
+        mark_tried(s, b->idx);
+        size_t next = session__pick_replica(s);
+        if (!(next == px->primary && was_tried(s, px->primary))) {
             log_info("C#%u read moved to %s: %s failed: %s", s->id, px->backends[next].name, name,
                      why);
             run_on(s, next);
@@ -732,14 +637,16 @@ void session_backend_failed(struct session *s, struct bconn *b, int gp_err, cons
     }
     s->state = SESS_IDLE;
     if (gp_err == GP_ER_BACKEND_LOST)
-        reply_error(s, GP_ER_BACKEND_LOST,
-                    "gtidproxy: lost backend %s while it ran the statement (outcome unknown): %s",
-                    name, why);
+        session__reply_error(
+            s, GP_ER_BACKEND_LOST,
+            "gtidproxy: lost backend %s while it ran the statement (outcome unknown): %s", name,
+            why);
     else if (gp_err == GP_ER_SESSION_SYNC)
-        reply_error(s, GP_ER_SESSION_SYNC,
-                    "gtidproxy: could not apply the session's state on backend %s: %s", name, why);
+        session__reply_error(s, GP_ER_SESSION_SYNC,
+                             "gtidproxy: could not apply the session's state on backend %s: %s",
+                             name, why);
     else
-        reply_error(s, (enum gp_error)gp_err, "gtidproxy: backend %s: %s", name, why);
+        session__reply_error(s, (enum gp_error)gp_err, "gtidproxy: backend %s: %s", name, why);
     restart_idle_timer(s);
     process_input(s);
 }
@@ -815,7 +722,7 @@ static uint16_t session_status(const struct session *s)
     return st;
 }
 
-static void reply_ok(struct session *s)
+void session__reply_ok(struct session *s)
 {
     if (gp_ok_append(wq_buf(&s->out), s->caps, (uint8_t)(s->cmd_last_seq + 1), session_status(s)) !=
         0) {
@@ -863,7 +770,7 @@ static void reset_connection(struct session *s)
     pstmt_map_clear(&s->stmts);
     s->route = (struct route_state){0};
     s->trx_lost = NULL;
-    reply_ok(s);
+    session__reply_ok(s);
 }
 
 /* Routes a COM_QUERY by its text. Returns false when it was answered. */
@@ -879,112 +786,9 @@ static bool route_query(struct session *s, const uint8_t *text, size_t n, bool w
     (void)classify_query(text, n, 0, &cr);
     router_decide(&cr, &s->route, d);
     if (d->target == ROUTE_ERROR) {
-        reply_error(s, GP_ER_HINT, "gtidproxy: %s", d->why);
+        session__reply_error(s, GP_ER_HINT, "gtidproxy: %s", d->why);
         return false;
     }
-    return true;
-}
-
-/* COM_STMT_PREPARE: a proven read is prepared on a replica (its EXECUTEs
- * run there), anything else on the primary; in a transaction, where it runs. */
-static struct route_decision prepare_route(struct session *s, const uint8_t *payload, size_t len,
-                                           bool whole)
-{
-    s->cmd_prepare_read = false;
-    s->last_prepared = 0; /* until this PREPARE succeeds */
-    if (whole) {
-        struct classify_result cr;
-        (void)classify_query(payload + 1, len - 1, 0, &cr);
-        s->cmd_prepare_read = cr.kind == CLASSIFY_READ;
-    }
-    if (s->route.in_trx)
-        return (struct route_decision){ROUTE_TRX, "in transaction"};
-    if (s->cmd_prepare_read && !s->route.pin && !s->route.autocommit_off)
-        return (struct route_decision){ROUTE_REPLICA, "prepared read"};
-    return (struct route_decision){ROUTE_PRIMARY, "prepared statement"};
-}
-
-/* Sends a 9-byte COM_STMT_CLOSE for p to every backend that prepared it. */
-static void close_statement(struct session *s, struct pstmt *p)
-{
-    for (size_t i = 0; i < s->n_be; i++) {
-        struct bconn *b = s->be[i];
-        uint32_t srv = b ? pstmt_srv_id(p, i, b->serial) : 0;
-        if (!srv || b->state != BCONN_IDLE)
-            continue;
-        uint8_t pkt[9];
-        struct proto_wr w;
-        proto_wr_init(&w, pkt, sizeof pkt);
-        proto_frame_write_hdr(&w, 5, 0);
-        proto_wr_u8(&w, PROTO_COM_STMT_CLOSE);
-        proto_wr_u32(&w, srv);
-        if (bconn_send_command(b, pkt, sizeof pkt, PROTO_COM_STMT_CLOSE, 0) < 0)
-            log_warn("C#%u could not close statement %u on %s", s->id, p->id,
-                     px_of(s)->backends[i].name);
-    }
-    pstmt_remove(&s->stmts, p->id);
-}
-
-/*
- * Chooses the backend for a command that names a prepared statement.
- * Returns true with *idx set, or false when the command was answered (or
- * needs no answer) here. Cursors (FETCH) and RESET go where the statement
- * last ran, long data where the next EXECUTE will run; an EXECUTE of a read
- * outside a transaction runs on its replica (or another healthy one).
- */
-static bool stmt_route(struct session *s, size_t *idx)
-{
-    struct proxy *px = px_of(s);
-    const uint8_t *payload = buf_head(&s->cmd) + PROTO_FRAME_HDR_LEN;
-    size_t first = proto_le24(buf_head(&s->cmd));
-    uint8_t com = s->cmd_com;
-    uint32_t id;
-    if (proto_stmt_id(payload, first, &id) != PROTO_OK) {
-        reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: malformed %s", proto_com_name(com));
-        return false;
-    }
-    /* MariaDB's "the statement just prepared" (mariadb_stmt_execute_direct
-     * pipelines PREPARE and EXECUTE with this id). */
-    if (id == UINT32_MAX)
-        id = s->last_prepared;
-    struct pstmt *p = pstmt_find(&s->stmts, id);
-    if (!p) {
-        /* A server answers neither CLOSE nor SEND_LONG_DATA. */
-        if (com != PROTO_COM_STMT_CLOSE && com != PROTO_COM_STMT_SEND_LONG_DATA)
-            reply_error(s, GP_ER_UNKNOWN_STMT_HANDLER,
-                        "Unknown prepared statement handler (%u) given to %s", id,
-                        proto_com_name(com));
-        return false;
-    }
-    if (com == PROTO_COM_STMT_CLOSE) {
-        close_statement(s, p);
-        return false;
-    }
-    s->cmd_stmt = p;
-    s->tried = 0;
-    s->cmd_is_read = false;
-    if (com == PROTO_COM_STMT_FETCH) {
-        *idx = p->last_be;
-    } else if (com == PROTO_COM_STMT_RESET) {
-        *idx = p->long_data_be != PSTMT_NONE ? p->long_data_be : p->last_be;
-        p->long_data_be = PSTMT_NONE;
-        struct bconn *b = s->be[*idx];
-        if (!b || !pstmt_srv_id(p, *idx, b->serial)) {
-            reply_ok(s); /* nothing of it on any server: already reset */
-            return false;
-        }
-    } else if (p->long_data_be != PSTMT_NONE) {
-        *idx = p->long_data_be;
-    } else if (s->route.in_trx) {
-        *idx = s->trx ? s->trx->idx : px->primary;
-    } else if (!p->read || s->route.pin || s->route.autocommit_off) {
-        *idx = px->primary;
-    } else {
-        *idx = backend_usable(s, p->home, proxy_now_ms()) ? p->home : pick_replica(s);
-        s->cmd_is_read = com == PROTO_COM_STMT_EXECUTE;
-    }
-    if (com == PROTO_COM_STMT_SEND_LONG_DATA)
-        p->long_data_be = *idx;
     return true;
 }
 
@@ -999,17 +803,17 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
         session_close(s, false, "client quit");
         return;
     case PROTO_COM_PING:
-                reply_ok(s);
+        session__reply_ok(s);
         return;
     case PROTO_COM_CHANGE_USER:
-                change_user(s, payload, len);
+        change_user(s, payload, len);
         return;
     case PROTO_COM_RESET_CONNECTION:
-                reset_connection(s);
+        reset_connection(s);
         return;
     case PROTO_COM_QUERY:
         if (!route_query(s, payload + 1, len - 1, whole, &d)) {
-                        return;
+            return;
         }
         break;
     case PROTO_COM_SET_OPTION:
@@ -1018,7 +822,7 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
         s->route.pin = "COM_SET_OPTION";
         break;
     case PROTO_COM_STMT_PREPARE:
-        d = prepare_route(s, payload, len, whole);
+        d = session__prepare_route(s, payload, len, whole);
         break;
     case PROTO_COM_STMT_EXECUTE:
     case PROTO_COM_STMT_FETCH:
@@ -1026,7 +830,7 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
     case PROTO_COM_STMT_CLOSE:
     case PROTO_COM_STMT_SEND_LONG_DATA: {
         size_t idx;
-        if (stmt_route(s, &idx)) {
+        if (session__stmt_route(s, &idx)) {
             log_debug("C#%u %s -> %s (statement %u)", s->id, proto_com_name(com),
                       px->backends[idx].name, s->cmd_stmt->id);
             run_on(s, idx);
@@ -1044,21 +848,22 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
             d = (struct route_decision){ROUTE_TRX, "in transaction"};
         break;
     default:
-                reply_error(s, GP_ER_UNKNOWN_COM, "Unknown command");
+        session__reply_error(s, GP_ER_UNKNOWN_COM, "Unknown command");
         return;
     }
     if (s->trx_lost) {
         const char *name = s->trx_lost;
         s->trx_lost = NULL;
         s->route.in_trx = false;
-                reply_error(s, GP_ER_BACKEND_LOST,
-                    "gtidproxy: the transaction was lost: backend %s closed the connection", name);
+        session__reply_error(
+            s, GP_ER_BACKEND_LOST,
+            "gtidproxy: the transaction was lost: backend %s closed the connection", name);
         return;
     }
     size_t idx = px->primary;
     switch (d.target) {
     case ROUTE_REPLICA:
-        idx = pick_replica(s);
+        idx = session__pick_replica(s);
         break;
     case ROUTE_TRX:
         idx = s->trx ? s->trx->idx : px->primary;
@@ -1103,8 +908,8 @@ static void next_command(struct session *s)
     s->cmd_wire = wire;
     s->cmd_com = payload[0];
     s->cmd_last_seq = last;
-    bool whole = wire == len + PROTO_FRAME_HDR_LEN;
-    dispatch(s, payload, whole ? (size_t)len : 0, whole);
+    s->cmd_whole = wire == len + PROTO_FRAME_HDR_LEN;
+    dispatch(s, payload, s->cmd_whole ? (size_t)len : 0, s->cmd_whole);
 }
 
 /* Forwards LOCAL INFILE packets while the server waits for the file. */
@@ -1158,8 +963,9 @@ static void process_input(struct session *s)
     if (s->state != SESS_IDLE && s->state != SESS_LOGIN && !s->infile &&
         buf_pending(&s->in) > cfg_of(s)->buffer_high_water)
         pause_reading(s);
-    else if (s->read_paused && (s->state == SESS_IDLE || (s->infile && s->cur &&
-                                wq_size(&s->cur->out) < cfg_of(s)->buffer_high_water)))
+    else if (s->read_paused &&
+             (s->state == SESS_IDLE ||
+              (s->infile && s->cur && wq_size(&s->cur->out) < cfg_of(s)->buffer_high_water)))
         resume_reading(s);
 }
 
@@ -1236,8 +1042,8 @@ static void greet(struct session *s, const char *host)
         .thread_id = s->id,
         .caps = adv,
         .charset = prof.charset,
-        .plugin = strcmp(prof.plugin, CAUTH_PLUGIN_SHA2) == 0 ? CAUTH_PLUGIN_SHA2
-                                                              : CAUTH_PLUGIN_NATIVE,
+        .plugin =
+            strcmp(prof.plugin, CAUTH_PLUGIN_SHA2) == 0 ? CAUTH_PLUGIN_SHA2 : CAUTH_PLUGIN_NATIVE,
         .client_host = host,
     };
     uint8_t out[512];

@@ -69,22 +69,23 @@ struct session {
     struct bconn *trx;  /* holds the open transaction */
     /* The command being routed: one whole logical packet, framed. */
     struct buf cmd;
-    size_t cmd_wire;    /* its bytes on the wire (headers included) */
+    size_t cmd_wire; /* its bytes on the wire (headers included) */
+    bool cmd_whole;  /* one chunk (under 16 MB): header + payload */
     uint8_t cmd_com;
     uint8_t cmd_last_seq;
-    bool cmd_is_read;   /* may be retried elsewhere before any reply byte */
-    size_t cmd_target;  /* backend index */
-    uint32_t tried;     /* backends tried for this command (bit per index < 32) */
+    bool cmd_is_read;  /* may be retried elsewhere before any reply byte */
+    size_t cmd_target; /* backend index */
+    uint64_t tried;    /* backends the command failed on (bit per index) */
     struct route_state route;
-    struct pstmt_map stmts;  /* prepared statements (binary protocol) */
-    struct pstmt *cmd_stmt;  /* the statement the current command names */
-    bool cmd_prepare_read;   /* COM_STMT_PREPARE of a proven read */
-    uint32_t last_prepared;  /* id of the last successful PREPARE (EXECUTE id -1) */
-    uint64_t next_serial;    /* numbers backend connections (stmt.h) */
-    const char *trx_lost; /* the backend that held the open transaction died */
-    bool infile;          /* LOCAL INFILE: client packets go to cur */
-    bool post_sync;       /* the proxy's own statement after a reply (collation) */
-    struct buf pending_ok; /* login OK held back while the database is checked */
+    struct pstmt_map stmts; /* prepared statements (binary protocol) */
+    struct pstmt *cmd_stmt; /* the statement the current command names */
+    bool cmd_prepare_read;  /* COM_STMT_PREPARE of a proven read */
+    uint32_t last_prepared; /* id of the last successful PREPARE (EXECUTE id -1) */
+    uint64_t next_serial;   /* numbers backend connections (stmt.h) */
+    const char *trx_lost;   /* the backend that held the open transaction died */
+    bool infile;            /* LOCAL INFILE: client packets go to cur */
+    bool post_sync;         /* the proxy's own statement after a reply (collation) */
+    struct buf pending_ok;  /* login OK held back while the database is checked */
     struct sess_vars want;
     uint8_t charset; /* the handshake's collation id */
 };

@@ -27,15 +27,15 @@ struct pstmt_srv {
 #define PSTMT_NONE ((size_t)-1)
 
 struct pstmt {
-    uint32_t id;       /* client-visible */
-    bool read;         /* the text is a proven read */
-    char *sql;         /* the text, to prepare it on another backend; NULL if over 16 MB */
+    uint32_t id; /* client-visible */
+    bool read;   /* the text is a proven read */
+    char *sql;   /* the text, to prepare it on another backend; NULL if over 16 MB */
     size_t sql_len;
     uint16_t num_params;
-    uint8_t *types;       /* 2 * num_params bytes from the last EXECUTE that bound them */
-    size_t home;          /* backend index of the client's PREPARE */
-    size_t last_be;       /* where the last EXECUTE ran (FETCH, RESET go there) */
-    size_t long_data_be;  /* where SEND_LONG_DATA went since the last EXECUTE */
+    uint8_t *types;        /* 2 * num_params bytes from the last EXECUTE that bound them */
+    size_t home;           /* backend index of the client's PREPARE */
+    size_t last_be;        /* where the last EXECUTE ran (FETCH, RESET go there) */
+    size_t long_data_be;   /* where SEND_LONG_DATA went since the last EXECUTE */
     struct pstmt_srv *srv; /* [n_be] */
 };
 

@@ -31,8 +31,8 @@ struct worker {
     bool draining;
     struct session *sessions; /* doubly linked list of live sessions */
     unsigned n_sessions;
-    unsigned rr;              /* round-robin position for replica choice */
-    char err[256];            /* start-up error, for the main thread */
+    unsigned rr;   /* round-robin position for replica choice */
+    char err[256]; /* start-up error, for the main thread */
 };
 
 /* Creates the loop and binds the listeners (SO_REUSEPORT, so every worker

@@ -127,6 +127,35 @@ static void test_sighup_reload(void **state)
     assert_non_null(m);
     mysql_close(m);
     rewrite_config("\"users\": 7, \"old_users\": [", "\"users\": [");
+
+    /* What cannot change while running is named (keys are sorted in the
+     * file, so the first address is the admin listener's). */
+    mark = proxy_log_mark(&proxy);
+    rewrite_config("\"address\": \"127.0.0.1\"", "\"address\": \"127.0.0.2\"");
+    proxy_signal(&proxy, SIGHUP);
+    assert_true(proxy_log_wait(&proxy, mark, "not applied: admin (restart to apply)", 3000));
+    rewrite_config("\"address\": \"127.0.0.2\"", "\"address\": \"127.0.0.1\"");
+}
+
+/* A proxy whose primary was never reachable starts, and refuses clients
+ * with 9009 instead of greeting them with made-up capabilities. */
+static void test_primary_never_reached(void **state)
+{
+    (void)state;
+    skip_direct();
+    char overrides[512];
+    snprintf(overrides, sizeof overrides,
+             "{\"backends\": [{\"name\": \"primary\", \"host\": \"127.0.0.1\", \"port\": 1,"
+             " \"role\": \"primary\"}]}");
+    struct proxy_proc lonely;
+    proxy_start(&lonely, &env, overrides);
+    unsigned err;
+    char msg[256];
+    assert_null(proxy_try_connect(&lonely, env.app_user, env.app_password, NULL, &err, msg,
+                                  sizeof msg));
+    assert_int_equal(err, 9009);
+    assert_non_null(strstr(msg, "primary"));
+    proxy_stop(&lonely);
 }
 
 static void test_too_many_connections(void **state)
@@ -155,6 +184,34 @@ static void test_too_many_connections(void **state)
     mysql_close(b);
     mysql_close(c);
     proxy_stop(&small);
+}
+
+/* Weighted round-robin: with weights 1 and 3, one session's 40 reads go
+ * 10 to replica1 and 30 to replica2 (README "Routing"). */
+static void test_replica_weights(void **state)
+{
+    (void)state;
+    skip_direct();
+    char overrides[1024];
+    snprintf(overrides, sizeof overrides,
+             "{\"backends\": ["
+             "{\"name\": \"primary\", \"host\": \"%s\", \"port\": %u, \"role\": \"primary\"},"
+             "{\"name\": \"replica1\", \"host\": \"%s\", \"port\": %u, \"role\": \"replica\","
+             " \"weight\": 1},"
+             "{\"name\": \"replica2\", \"host\": \"%s\", \"port\": %u, \"role\": \"replica\","
+             " \"weight\": 3}]}",
+             env.host, env.primary_port, env.host, env.replica_ports[0], env.host,
+             env.replica_ports[1]);
+    struct proxy_proc weighted;
+    proxy_start(&weighted, &env, overrides);
+    MYSQL *m = proxy_connect(&weighted, NULL, 0);
+    unsigned seen[8] = {0};
+    for (int i = 0; i < 40; i++)
+        seen[proxy_server_id(m)]++;
+    assert_int_equal(seen[2], 10);
+    assert_int_equal(seen[3], 30);
+    mysql_close(m);
+    proxy_stop(&weighted);
 }
 
 struct slow_read {
@@ -197,6 +254,10 @@ static void test_sigterm_finishes_in_flight_statements(void **state)
     /* The idle session was closed; new connections are refused. */
     assert_int_not_equal(mysql_query(idle, "SELECT 1"), 0);
     mysql_close(idle);
+    unsigned err;
+    char msg[256];
+    assert_null(proxy_try_connect(&proxy, env.app_user, env.app_password, NULL, &err, msg,
+                                  sizeof msg));
     mysql_close(r.m);
     assert_true(proxy_log_wait(&proxy, mark, "] info  stopped", 5000));
     proxy_stop(&proxy); /* exit status 0 */
@@ -226,6 +287,8 @@ int main(void)
         cmocka_unit_test(test_write_while_primary_down),
         cmocka_unit_test(test_sighup_reload),
         cmocka_unit_test(test_too_many_connections),
+        cmocka_unit_test(test_replica_weights),
+        cmocka_unit_test(test_primary_never_reached),
         cmocka_unit_test(test_sigterm_finishes_in_flight_statements),
     };
     return proxy_run_group_tests(tests, group_setup, group_teardown);

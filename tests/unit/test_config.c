@@ -146,6 +146,38 @@ static void test_bad_backends_and_users(void **state)
     }
 }
 
+/* 64 backends load; the 65th is refused (sessions keep a bit per backend). */
+static void test_backend_count_limit(void **state)
+{
+    (void)state;
+    for (int n = 64; n <= 65; n++) {
+        static char json[16384];
+        int len = snprintf(json, sizeof json,
+                           "{\"listeners\": [{\"name\": \"app\", \"port\": 6033}], "
+                           "\"backends\": [{\"name\": \"p\", \"host\": \"h\", \"port\": 1, "
+                           "\"role\": \"primary\"}");
+        for (int i = 1; i < n; i++)
+            len += snprintf(json + len, sizeof json - (size_t)len,
+                            ", {\"name\": \"r%d\", \"host\": \"h\", \"port\": 1, "
+                            "\"role\": \"replica\"}",
+                            i);
+        snprintf(json + len, sizeof json - (size_t)len,
+                 "], \"users\": [{\"name\": \"app\", \"password\": \"pw\"}], "
+                 "\"backend_credentials\": {\"user\": \"app\", \"password\": \"pw\"}, "
+                 "\"monitor\": {\"user\": \"mon\", \"password\": \"mpw\"}}");
+        char err[512] = "";
+        struct config *cfg = config_parse(json, "t.json", err, sizeof err);
+        if (n == 64) {
+            assert_non_null(cfg);
+            assert_int_equal(cfg->n_backends, 64);
+            config_free(cfg);
+        } else {
+            assert_null(cfg);
+            assert_string_equal(err, "t.json: backends: at most 64 backends, has 65");
+        }
+    }
+}
+
 static void test_shipped_example_is_valid(void **state)
 {
     (void)state;
@@ -166,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_listener_inherits_default_level),
         cmocka_unit_test(test_bad_values_name_key_and_problem),
         cmocka_unit_test(test_bad_backends_and_users),
+        cmocka_unit_test(test_backend_count_limit),
         cmocka_unit_test(test_shipped_example_is_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

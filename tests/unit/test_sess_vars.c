@@ -20,7 +20,7 @@ static char *sync_text(const struct sess_vars *want, const struct sess_vars *hav
 {
     static char text[1024];
     struct buf out = {0};
-    *count = svars_sync_sql(want, have, &out);
+    *count = svars_sync_sql(want, have, "SET ", &out);
     size_t n = buf_pending(&out);
     assert_true(n < sizeof text);
     if (n)
@@ -103,6 +103,11 @@ static void test_values_are_quoted_for_the_backend_sql_mode(void **state)
     sql = sync_text(&want, &have, &count);
     assert_string_equal(sql, "SET @@SESSION.init_connect = 'it''s \\ here', "
                              "@@SESSION.time_zone = '+02:00', @@SESSION.wait_timeout = 60");
+    /* Continuing another SET (the proxy's tracking set-up): only the lead differs. */
+    struct buf more = {0};
+    assert_int_equal(svars_sync_sql(&want, &have, ", ", &more), 3);
+    assert_int_equal(memcmp(buf_head(&more), ", @@SESSION.init_connect = ", 27), 0);
+    buf_free(&more);
     /* Same value again: no change, no new generation. */
     uint64_t gen = want.gen;
     assert_int_equal(svars_set(&want, S("TIME_ZONE"), S("+02:00")), 0);
