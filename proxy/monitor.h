@@ -1,0 +1,140 @@
+/*
+ * monitor.h - what the proxy knows about each backend beyond its own
+ * connections: health, flavor, role, replication state, lag, and the GTID
+ * set each replica is known to have applied (DESIGN.md section 3, known(r)).
+ *
+ *   monitor thread per backend (libmariadb, blocking calls with timeouts)
+ *     every monitor.interval_ms:          health, version/flavor, @@read_only,
+ *                                          SHOW SLAVE|REPLICA STATUS (threads, lag)
+ *     every monitor.gtid_poll_interval_ms: replicas' applied set
+ *                                          (MariaDB @@gtid_slave_pos, the set
+ *                                          MASTER_GTID_WAIT compares with;
+ *                                          MySQL @@GLOBAL.gtid_executed)
+ *     on demand (primary only):            the primary's executed set for
+ *                                          `strong` reads, one look-up shared
+ *                                          by every read that asked before it
+ *                                          was sent
+ *   workers read the table (mutex per backend, held for a set compare) and
+ *   raise known(r) after a wait on r succeeded.
+ *
+ * One thread per backend, not one for all: a backend that hangs (SIGSTOP,
+ * a dead network) blocks only its own checks, so the others' known sets
+ * keep moving. Each thread keeps one connection and reconnects after a
+ * failure; every call is bounded by connect/read/write timeouts.
+ *
+ * known(r) is a lower bound of what r applied: a value read from r stays a
+ * lower bound forever (the set only grows while r is the same server), so a
+ * poll result simply replaces the table's value, and a successful wait
+ * raises it by union in between.
+ */
+#ifndef GTIDPROXY_MONITOR_H
+#define GTIDPROXY_MONITOR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gtidproxy/gtid_set.h"
+
+#define MON_HEALTH_LIST(X)                                                                         \
+    X(MON_UNKNOWN, "unknown") /* not checked yet */                                                \
+    X(MON_UP, "up")                                                                                \
+    X(MON_DOWN, "down") /* the last check could not connect or query */
+
+enum mon_health {
+#define MON_HEALTH_ENUM(name, text) name,
+    MON_HEALTH_LIST(MON_HEALTH_ENUM)
+#undef MON_HEALTH_ENUM
+};
+const char *mon_health_name(enum mon_health h);
+
+/* One backend as the monitor sees it. Atomics are read without the lock;
+ * the lock guards known, version and last_error. */
+struct mon_backend {
+    pthread_mutex_t lock;
+    struct gtid_set known;   /* replicas: applied set; primary: executed set */
+    uint64_t known_at_ms;    /* when `known` was last read from the server */
+    bool flavor_known;       /* a check succeeded once: flavor/version valid */
+    enum gtid_flavor flavor; /* from the server's version string */
+    char version[64];        /* e.g. "10.11.6-MariaDB-0+deb12u1" */
+    char last_error[256];    /* the last failed check's reason, "" if none */
+    uint64_t last_error_ms;
+
+    _Atomic int health;          /* enum mon_health */
+    atomic_bool read_only;       /* @@read_only */
+    atomic_bool replicating;     /* replicas: IO and SQL threads both running */
+    _Atomic int64_t lag_ms;      /* replicas: Seconds_Behind_Master * 1000; -1 unknown/NULL */
+    _Atomic uint64_t checked_ms; /* last successful health check */
+    _Atomic uint64_t checks, check_failures, polls;
+};
+
+struct proxy;
+
+struct monitor {
+    struct proxy *px;
+    struct mon_backend *be; /* indexed like proxy.backends */
+    size_t n;
+    pthread_t *threads;
+    size_t n_threads; /* started */
+    atomic_bool stop;
+    pthread_mutex_t wake_lock; /* + wake_cond: stop, strong requests */
+    pthread_cond_t wake_cond;
+
+    /* Strong look-ups (primary's executed set). A read takes a ticket; the
+     * primary's thread sends a look-up covering every ticket issued before
+     * it was sent, then publishes the set with that coverage. */
+    _Atomic uint64_t strong_tickets; /* last ticket issued */
+    uint64_t strong_covered;         /* tickets <= this are answered (lock) */
+    bool strong_failed;              /* the last look-up failed (lock) */
+    char strong_error[256];          /* why (lock) */
+    struct gtid_set strong_set;      /* its answer (lock) */
+    pthread_mutex_t strong_lock;
+
+    /* Called from a monitor thread after each strong look-up (answered or
+     * failed); the proxy wakes its workers from it. May be NULL. */
+    void (*on_strong)(void *arg);
+    void *on_strong_arg;
+};
+
+/* Sets up the table for px's backends (flavor of the empty sets: flavor)
+ * and starts one thread per backend. Credentials, intervals and timeouts
+ * are read from proxy_snap(px)->cfg on every round, so a reload applies.
+ * Returns 0, or -1 with the reason in err (nothing left running). */
+int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, char *err,
+                  size_t errlen) __attribute__((warn_unused_result));
+/* Stops and joins the threads, frees the table. Idempotent. */
+void monitor_stop(struct monitor *m);
+
+/* May backend idx take reads that need replication to be current?
+ * Not down, replicating (not false), and lag known and within
+ * max_lag_ms (an unknown lag counts as within). Unknown health (the first
+ * check has not finished) counts as usable: the gate still waits for
+ * what it needs. */
+bool monitor_replica_usable(struct monitor *m, size_t idx, unsigned max_lag_ms);
+/* Is backend idx reachable at all (not MON_DOWN)? For stale reads. */
+bool monitor_reachable(struct monitor *m, size_t idx);
+
+/* known(idx) ⊇ need? (false for sets of different flavors) */
+bool monitor_known_contains(struct monitor *m, size_t idx, const struct gtid_set *need);
+/* How many transactions of need known(idx) lacks (gtid_set_missing). */
+uint64_t monitor_known_missing(struct monitor *m, size_t idx, const struct gtid_set *need);
+/* A wait for `reached` on idx succeeded: known(idx) := known(idx) ∪ reached.
+ * Out of memory leaves known as it was (it stays a lower bound). */
+void monitor_known_raise(struct monitor *m, size_t idx, const struct gtid_set *reached);
+/* Copies known(idx) into out (text for logs and the admin API). */
+int monitor_known_copy(struct monitor *m, size_t idx, struct gtid_set *out)
+    __attribute__((warn_unused_result));
+/* The flavor backend idx speaks; false until a check succeeded. */
+bool monitor_flavor(struct monitor *m, size_t idx, enum gtid_flavor *out);
+
+/* A `strong` read arrived: returns its ticket and makes sure a look-up
+ * covering it will be sent. */
+uint64_t monitor_strong_request(struct monitor *m);
+/* 1: the look-up covering `ticket` answered, its set copied into out;
+ * 0: not yet; -1: that look-up failed (its reason copied into why). */
+int monitor_strong_result(struct monitor *m, uint64_t ticket, struct gtid_set *out, char *why,
+                          size_t whylen);
+
+#endif
