@@ -173,12 +173,44 @@ static int rewrite_ok(struct bconn *b, struct buf *co, const uint8_t *pkt, size_
     return gp_packet_end(co, &w, pkt[3]);
 }
 
+/* The wait in front of the query answered with pkt (a whole packet p, its
+ * sequence id p[3]): consumed here. Returns 0, or -1 after a failure. */
+static int wait_prefix_answered(struct bconn *b, const uint8_t *p, const struct proto_trk_pkt *pkt)
+{
+    b->wait_prefix = false;
+    if (pkt->kind == PROTO_TRK_PKT_ERR) {
+        /* An ERR ends a multi-statement: the query did not run. */
+        b->wait_failed = true;
+        snprintf(b->err, sizeof b->err, "%u (%.5s) %.*s", pkt->err.code,
+                 pkt->err.has_sqlstate ? (const char *)pkt->err.sqlstate.p : "HY000",
+                 (int)pkt->err.message.len, (const char *)pkt->err.message.p);
+        return 0;
+    }
+    if (pkt->kind != PROTO_TRK_PKT_OK || !(pkt->ok.status & PROTO_SERVER_MORE_RESULTS_EXISTS)) {
+        fail(b, GP_ER_BACKEND_PROTOCOL, "the catch-up wait's reply is not an OK with more results");
+        return -1;
+    }
+    /* The query's reply continues the sequence after the wait's OK; the
+     * client expects it to start right after its command. */
+    b->seq_shift = p[3];
+    proto_frame_rd_expect_seq(&b->ts.fr, 1);
+    session_wait_done(b->s, b, true, NULL);
+    return b->state == BCONN_CLOSED ? -1 : 0;
+}
+
 /* Tracks (and forwards, or consumes) p[0..n): one whole packet (whole) or a
  * piece of a streamed one. Returns 1 when the reply ended, 0 to go on, -1
  * after a failure (b is closed). */
 static int relay_piece(struct bconn *b, uint8_t *p, size_t n, bool whole)
 {
-    struct buf *co = b->forward ? session_client_out(b->s) : NULL;
+    /* The wait's reply in front (one small OK or ERR, so always whole) is
+     * consumed, not forwarded. */
+    bool consumed = b->wait_prefix;
+    if (consumed && !whole) {
+        fail(b, GP_ER_BACKEND_PROTOCOL, "the catch-up wait's reply is not a small OK or ERR");
+        return -1;
+    }
+    struct buf *co = b->forward && !consumed ? session_client_out(b->s) : NULL;
     bool rewritten = false, done = false;
     size_t off = 0;
     while (off < n) {
@@ -194,6 +226,12 @@ static int relay_piece(struct bconn *b, uint8_t *p, size_t n, bool whole)
             return -1;
         }
         off += used;
+        if (consumed) {
+            if (wait_prefix_answered(b, p, &pkt) != 0)
+                return -1;
+            done = pkt.done;
+            continue;
+        }
         if (b->forward) {
             if (whole && (pkt.kind == PROTO_TRK_PKT_OK || pkt.kind == PROTO_TRK_PKT_OK_EOF) &&
                 needs_ok_rewrite(b)) {
@@ -223,6 +261,8 @@ static int relay_piece(struct bconn *b, uint8_t *p, size_t n, bool whole)
         if (pkt.done)
             done = true;
     }
+    if (consumed)
+        return done ? 1 : 0;
     if (b->forward && !rewritten) {
         if (buf_append(co, p, n) != 0) {
             fail(b, GP_ER_OUT_OF_MEMORY, "out of memory relaying a reply");
@@ -262,6 +302,7 @@ static int relay(struct bconn *b)
                 take = n;
                 b->chunk_left = total - n;
             }
+            p[3] = (uint8_t)(p[3] - b->seq_shift); /* taken: rewritten once */
         }
         if (take == 0)
             return 0;
@@ -279,6 +320,12 @@ static int relay(struct bconn *b)
 static void internal_done(struct bconn *b)
 {
     const struct proto_trk_result *res = &b->ts.trk.res;
+    if (b->internal_wait) {
+        b->internal_wait = false;
+        b->state = BCONN_IDLE;
+        session_wait_done(b->s, b, !res->is_error, res->is_error ? b->err : NULL);
+        return;
+    }
     if (res->is_error) {
         fail(b, GP_ER_SESSION_SYNC, "%s", b->err);
         return;
@@ -310,7 +357,11 @@ static void after_reads(struct bconn *b)
             session_flush(b->s);
         if (rc <= 0)
             break;
-        if (forward) {
+        if (forward && b->wait_failed) {
+            b->state = BCONN_IDLE;
+            b->wait_failed = false;
+            session_wait_done(b->s, b, false, b->err);
+        } else if (forward) {
             b->state = BCONN_IDLE;
             session_reply_done(b->s, b, &b->ts.trk.res);
         } else {
@@ -499,6 +550,7 @@ int bconn_send_internal(struct bconn *b, uint8_t com, const char *text, size_t l
     if (proto_tracker_stream_start(&b->ts, b->caps, com) != PROTO_OK)
         return -1;
     b->forward = false;
+    b->seq_shift = 0;
     b->internal_com = com;
     b->err[0] = '\0';
     b->state = b->state == BCONN_LOGIN ? BCONN_INIT : BCONN_SYNC;
@@ -517,6 +569,8 @@ int bconn_send_command(struct bconn *b, const uint8_t *p, size_t n, uint8_t com,
     b->forward = true;
     b->forwarded = 0;
     b->chunk_left = 0;
+    b->seq_shift = 0;
+    b->wait_prefix = b->wait_failed = false;
     atomic_fetch_add(&proxy_of(b)->backends[b->idx].commands, 1);
     if (proto_tracker_done(&b->ts.trk)) { /* COM_STMT_CLOSE & co: no reply */
         if (send_queued(b) != 0)
@@ -534,4 +588,39 @@ int bconn_forward_client(struct bconn *b, const uint8_t *p, size_t n, uint8_t se
     if (buf_append(wq_buf(&b->out), p, n) != 0)
         return -1;
     return send_queued(b);
+}
+
+int bconn_send_query_waited(struct bconn *b, const char *wait, size_t wait_len,
+                            const uint8_t *text, size_t len)
+{
+    if (b->state != BCONN_IDLE)
+        return -1;
+    struct buf *o = wq_buf(&b->out);
+    struct proto_wr w;
+    if (gp_packet_begin(o, 1 + wait_len + 1 + len, &w) != 0)
+        return -1;
+    proto_wr_u8(&w, PROTO_COM_QUERY);
+    proto_wr_bytes(&w, wait, wait_len);
+    proto_wr_u8(&w, ';');
+    proto_wr_bytes(&w, text, len);
+    if (gp_packet_end(o, &w, 0) != 0 ||
+        proto_tracker_stream_start(&b->ts, b->caps, PROTO_COM_QUERY) != PROTO_OK)
+        return -1;
+    b->forward = true;
+    b->forwarded = 0;
+    b->chunk_left = 0;
+    b->seq_shift = 0;
+    b->wait_prefix = true;
+    b->wait_failed = false;
+    b->state = BCONN_BUSY;
+    atomic_fetch_add(&proxy_of(b)->backends[b->idx].commands, 1);
+    return send_queued(b) == 0 ? 0 : -1;
+}
+
+int bconn_send_wait(struct bconn *b, const char *sql, size_t len)
+{
+    if (b->state != BCONN_IDLE || bconn_send_internal(b, PROTO_COM_QUERY, sql, len) != 0)
+        return -1;
+    b->internal_wait = true;
+    return 0;
 }

@@ -76,6 +76,11 @@ struct bconn {
     struct sess_vars have; /* session state in force on this connection */
     uint64_t synced_gen;   /* the session's svars gen `have` matches */
     char err[256];         /* the proxy's own command's ERR text (SYNC/INIT) */
+    /* A catch-up wait (session_gate.c) in front of the client's query: */
+    bool wait_prefix;      /* the reply's first result is the wait's: consume it */
+    bool wait_failed;      /* ... and it was an ERR: the reply ended there */
+    uint8_t seq_shift;     /* forwarded packets' sequence ids are lowered by this */
+    bool internal_wait;    /* the proxy's own statement in flight is a wait */
     bool deferred_fail;    /* connect failed synchronously: report from the timer */
 };
 
@@ -92,6 +97,20 @@ int bconn_send_command(struct bconn *b, const uint8_t *p, size_t n, uint8_t com,
 /* Sends the proxy's own COM_QUERY (sql) or COM_INIT_DB (schema); the reply
  * is consumed, and session_backend_ready() / _failed() follow. */
 int bconn_send_internal(struct bconn *b, uint8_t com, const char *text, size_t len)
+    __attribute__((warn_unused_result));
+
+/* Sends a catch-up wait and the client's COM_QUERY text as one
+ * multi-statement ("wait;text"; the connection must have
+ * CLIENT_MULTI_STATEMENTS). The wait's reply is consumed here and reported
+ * through session_wait_done(); the rest is relayed as the reply to the
+ * client's query, sequence ids lowered to what a reply to the query alone
+ * carries. */
+int bconn_send_query_waited(struct bconn *b, const char *wait, size_t wait_len,
+                            const uint8_t *text, size_t len) __attribute__((warn_unused_result));
+
+/* Sends a catch-up wait alone (the proxy's own statement); its outcome
+ * comes through session_wait_done(), the connection stays open. */
+int bconn_send_wait(struct bconn *b, const char *sql, size_t len)
     __attribute__((warn_unused_result));
 
 /* Forwards client packets that belong to the running exchange (LOCAL

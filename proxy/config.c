@@ -307,7 +307,7 @@ static bool is_native_hash(const char *s)
 
 static int load_users(struct ctx *c, const json_t *root, struct config *cfg)
 {
-    static const char *const keys[] = {"name", "password", "password_hash", NULL};
+    static const char *const keys[] = {"name", "password", "password_hash", "consistency", NULL};
     const json_t *arr;
     if (get_array(c, root, "users", &arr, &cfg->n_users) != 0)
         return -1;
@@ -330,7 +330,8 @@ static int load_users(struct ctx *c, const json_t *root, struct config *cfg)
         }
         if (pw)
             u->password = xstrdup(json_string_value(pw));
-        if (get_str(c, o, p, "password_hash", false, NULL, &u->password_hash) != 0)
+        if (get_str(c, o, p, "password_hash", false, NULL, &u->password_hash) != 0 ||
+            get_enum(c, o, p, "consistency", level_names, -1, &u->consistency) != 0)
             return -1;
         if (!u->password == !u->password_hash)
             return fail(c, p, "needs exactly one of \"password\" or \"password_hash\"");

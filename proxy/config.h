@@ -93,6 +93,7 @@ struct config_user {
     char *name;
     char *password;
     char *password_hash;
+    int consistency; /* enum consistency_level, or -1: the listener's */
 };
 
 struct config {

@@ -22,8 +22,10 @@
     X(GP_ER_BACKEND_LOST, 9002, "08S01")     /* backend died mid-statement */                      \
     X(GP_ER_BACKEND_PROTOCOL, 9003, "08S01") /* backend sent bytes we cannot follow */             \
     X(GP_ER_SESSION_SYNC, 9004, "HY000")     /* session state could not be applied */              \
+    X(GP_ER_CONSISTENCY, 9005, "HY000")      /* a read's consistency could not be met in time */   \
     X(GP_ER_HINT, 9006, "42000")             /* invalid gtidproxy hint */                          \
     X(GP_ER_UNSUPPORTED, 9007, "0A000")      /* a command the proxy does not relay */              \
+    X(GP_ER_PROXY_STMT, 9008, "42000")       /* a bad gtidproxy_ statement or token */             \
     X(GP_ER_NOT_READY, 9009, "08S01")        /* primary never reached: cannot greet */             \
     X(GP_ER_OUT_OF_MEMORY, 9010, "HY001")                                                          \
     /* Server codes the proxy reuses. */                                                           \

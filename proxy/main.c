@@ -30,7 +30,7 @@ struct app {
     struct worker *workers;
     unsigned n_workers;
     uv_loop_t *loop;
-    uv_signal_t sig_term, sig_int, sig_hup;
+    uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
     uv_timer_t probe;
     bool stopping;
 };
@@ -66,6 +66,7 @@ static void stop(struct app *app, const char *why)
     uv_close((uv_handle_t *)&app->sig_term, NULL);
     uv_close((uv_handle_t *)&app->sig_int, NULL);
     uv_close((uv_handle_t *)&app->sig_hup, NULL);
+    uv_close((uv_handle_t *)&app->sig_usr1, NULL);
     uv_close((uv_handle_t *)&app->probe, NULL);
     /* Closing the handles restored the default actions; a second signal
      * must not kill the drain (it is bounded) or the exit that follows. */
@@ -95,10 +96,38 @@ static void reload(struct app *app)
         log_info("reloaded %s", app->file);
 }
 
+/* Logs the consistency counters summed over the workers (SIGUSR1 and at
+ * exit; the format is gate_counters_format's). */
+static void log_stats(struct app *app)
+{
+    static struct gate_counters sum;
+    memset(&sum, 0, sizeof sum);
+    for (unsigned i = 0; i < app->n_workers; i++)
+        gate_counters_add(&sum, &app->workers[i].gate);
+    char buf[4096];
+    gate_counters_format(&sum, buf, sizeof buf);
+    for (char *line = buf, *end; *line; line = end + 1) {
+        end = strchr(line, '\n');
+        if (!end)
+            break;
+        log_info("%.*s", (int)(end - line), line);
+    }
+}
+
+/* From a monitor thread: a strong look-up answered; wake every worker. */
+static void on_strong(void *arg)
+{
+    struct app *app = arg;
+    for (unsigned i = 0; i < app->n_workers; i++)
+        worker_wake(&app->workers[i]);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     struct app *app = h->data;
-    if (signum == SIGHUP)
+    if (signum == SIGUSR1)
+        log_stats(app);
+    else if (signum == SIGHUP)
         reload(app);
     else
         stop(app, signum == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -135,6 +164,12 @@ static int run(struct app *app, struct config *cfg)
     else
         log_info("primary %s is %s", app->px.backends[app->px.primary].name,
                  app->px.profile.version);
+    app->px.mon.on_strong = on_strong;
+    app->px.mon.on_strong_arg = app;
+    if (monitor_start(&app->px.mon, &app->px, proxy_flavor(&app->px), err, sizeof err) != 0) {
+        fprintf(stderr, "gtidproxy: monitor: %s\n", err);
+        return 1;
+    }
     unsigned started = 0;
     for (unsigned i = 0; i < app->n_workers; i++, started++) {
         if (worker_init(&app->workers[i], i, &app->px) != 0 ||
@@ -152,18 +187,25 @@ static int run(struct app *app, struct config *cfg)
         uv_signal_init(app->loop, &app->sig_term);
         uv_signal_init(app->loop, &app->sig_int);
         uv_signal_init(app->loop, &app->sig_hup);
-        app->sig_term.data = app->sig_int.data = app->sig_hup.data = app;
+        uv_signal_init(app->loop, &app->sig_usr1);
+        app->sig_term.data = app->sig_int.data = app->sig_hup.data = app->sig_usr1.data = app;
         uv_signal_start(&app->sig_term, on_signal, SIGTERM);
         uv_signal_start(&app->sig_int, on_signal, SIGINT);
         uv_signal_start(&app->sig_hup, on_signal, SIGHUP);
+        uv_signal_start(&app->sig_usr1, on_signal, SIGUSR1);
         uv_timer_init(app->loop, &app->probe);
         app->probe.data = app;
         if (!app->px.have_profile)
             uv_timer_start(&app->probe, on_probe, PROBE_RETRY_MS, PROBE_RETRY_MS);
         uv_run(app->loop, UV_RUN_DEFAULT);
     }
+    /* No strong look-up may wake a worker that is gone: the monitor's
+     * threads stop first (its table stays readable until the end). */
+    monitor_stop(&app->px.mon);
     for (unsigned i = 0; i < started; i++)
         worker_join(&app->workers[i]);
+    log_stats(app);
+    monitor_free(&app->px.mon);
     uv_loop_close(app->loop);
     free(app->workers);
     proxy_destroy(&app->px);

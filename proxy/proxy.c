@@ -21,6 +21,13 @@ uint64_t proxy_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t proxy_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static struct proxy_snapshot *snapshot_new(struct config *cfg, char *err, size_t errlen)
 {
     struct proxy_snapshot *s = calloc(1, sizeof *s);
@@ -64,6 +71,8 @@ int proxy_init(struct proxy *px, struct config *cfg, char *err, size_t errlen)
             log_warn("backend %s: %s (will retry when used)", b->name, why);
     }
     pthread_mutex_init(&px->profile_lock, NULL);
+    pthread_mutex_init(&px->writes_lock, NULL);
+    gtid_set_init(&px->writes, GTID_FLAVOR_MARIADB);
     atomic_init(&px->snap, s);
     return 0;
 }
@@ -80,6 +89,8 @@ void proxy_destroy(struct proxy *px)
     }
     free(px->backends);
     pthread_mutex_destroy(&px->profile_lock);
+    pthread_mutex_destroy(&px->writes_lock);
+    gtid_set_free(&px->writes);
     memset(px, 0, sizeof *px);
 }
 
@@ -176,4 +187,30 @@ bool proxy_profile(struct proxy *px, struct bauth_server *out)
         *out = px->profile;
     pthread_mutex_unlock(&px->profile_lock);
     return ok;
+}
+
+enum gtid_flavor proxy_flavor(struct proxy *px)
+{
+    pthread_mutex_lock(&px->profile_lock);
+    bool mysql = px->have_profile && !px->profile.mariadb;
+    pthread_mutex_unlock(&px->profile_lock);
+    return mysql ? GTID_FLAVOR_MYSQL : GTID_FLAVOR_MARIADB;
+}
+
+void proxy_writes_add(struct proxy *px, const struct gtid_set *g)
+{
+    pthread_mutex_lock(&px->writes_lock);
+    int rc = px->writes.flavor == g->flavor ? gtid_set_union(&px->writes, g)
+                                            : gtid_set_copy(&px->writes, g);
+    pthread_mutex_unlock(&px->writes_lock);
+    if (rc != 0)
+        log_warn("proxy-wide write set: %s (level global may miss a write)", gtid_status_str(rc));
+}
+
+int proxy_writes_copy(struct proxy *px, struct gtid_set *out)
+{
+    pthread_mutex_lock(&px->writes_lock);
+    int rc = gtid_set_copy(out, &px->writes);
+    pthread_mutex_unlock(&px->writes_lock);
+    return rc;
 }

@@ -21,6 +21,8 @@
 #include "backend_auth.h"
 #include "client_auth.h"
 #include "config.h"
+#include "gtidproxy/gtid_set.h"
+#include "monitor.h"
 
 /* A configuration and what is derived from it. */
 struct proxy_snapshot {
@@ -56,6 +58,12 @@ struct proxy {
     _Atomic uint64_t clients_total, clients_rejected;
     _Atomic uint32_t next_session_id;
     atomic_bool draining; /* SIGTERM: no new sessions */
+
+    /* Every GTID written through this proxy (level `global`). */
+    pthread_mutex_t writes_lock;
+    struct gtid_set writes;
+
+    struct monitor mon; /* started by main after the primary's probe */
 };
 
 /* Builds the runtime from a loaded config (taking ownership of it). */
@@ -87,6 +95,18 @@ int proxy_probe_primary(struct proxy *px, char *err, size_t errlen)
 bool proxy_profile(struct proxy *px, struct bauth_server *out);
 
 uint64_t proxy_now_ms(void);
+uint64_t proxy_now_us(void);
+
+/* The GTID flavor clients' sessions use: the primary's, MariaDB until the
+ * primary was reached (no session exists before that). */
+enum gtid_flavor proxy_flavor(struct proxy *px);
+
+/* px->writes := px->writes ∪ g (a set of another flavor replaces it).
+ * Out of memory is logged; the set stays a subset of what was written,
+ * which only weakens `global` for that write (logged). */
+void proxy_writes_add(struct proxy *px, const struct gtid_set *g);
+/* out := px->writes. 0 or a gtid_set error code. */
+int proxy_writes_copy(struct proxy *px, struct gtid_set *out) __attribute__((warn_unused_result));
 
 /* Resolves b->host (blocking getaddrinfo: start-up, or a retry when the name
  * did not resolve then). Returns 0 or -1 with the reason in err. */

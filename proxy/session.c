@@ -102,6 +102,7 @@ static void on_handle_closed(uv_handle_t *h)
     wq_free(&s->out);
     svars_free(&s->want);
     pstmt_map_free(&s->stmts);
+    session__gate_free(s);
     free(s->be);
     free(s);
 }
@@ -226,7 +227,6 @@ void session__reply_error(struct session *s, enum gp_error e, const char *fmt, .
 /* ----------------------------------------------------------- input --- */
 
 static void restart_idle_timer(struct session *s);
-static void on_timer(uv_timer_t *t);
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
@@ -365,6 +365,7 @@ static void login_ok(struct session *s, const uint8_t *ok, size_t n)
     svars_reset(&s->want, false);
     pstmt_map_clear(&s->stmts);
     s->route = (struct route_state){0};
+    session__gate_login(s);
     if (buf_append(&s->pending_ok, ok, n) != 0) {
         session_close(s, false, "out of memory");
         return;
@@ -436,7 +437,7 @@ static bool was_tried(const struct session *s, size_t idx)
     return (s->tried >> idx) & 1u;
 }
 
-static void mark_tried(struct session *s, size_t idx)
+void session__mark_tried(struct session *s, size_t idx)
 {
     s->tried |= UINT64_C(1) << idx;
 }
@@ -472,7 +473,7 @@ size_t session__pick_replica(struct session *s)
 
 /* Sends the command to its backend once that connection is ready and has
  * the session's schema and variables. */
-static void proceed(struct session *s, struct bconn *b)
+void session__proceed(struct session *s, struct bconn *b)
 {
     if (b->synced_gen != s->want.gen) {
         if (svars_schema_differs(&s->want, &b->have)) {
@@ -508,6 +509,12 @@ static void proceed(struct session *s, struct bconn *b)
             return;
         }
     }
+    int gw = session__gate_before_send(s, b);
+    if (gw != 0) {
+        if (gw < 0)
+            s->state = SESS_IDLE;
+        return;
+    }
     int rc = bconn_send_command(b, buf_head(&s->cmd), s->cmd_wire, s->cmd_com, s->cmd_last_seq);
     if (rc < 0) {
         s->state = SESS_IDLE;
@@ -524,7 +531,7 @@ static void proceed(struct session *s, struct bconn *b)
 }
 
 /* Starts (or continues) the current command on backend idx. */
-static void run_on(struct session *s, size_t idx)
+void session__run_on(struct session *s, size_t idx)
 {
     s->cmd_target = idx;
     s->state = SESS_WAIT_BACKEND;
@@ -537,7 +544,7 @@ static void run_on(struct session *s, size_t idx)
         }
     }
     if (b->state == BCONN_IDLE)
-        proceed(s, b);
+        session__proceed(s, b);
 }
 
 void session_backend_ready(struct session *s, struct bconn *b)
@@ -559,7 +566,7 @@ void session_backend_ready(struct session *s, struct bconn *b)
             pstmt_set_srv(s->cmd_stmt, b->idx, b->serial, b->prepared_id);
             b->internal_com = 0;
         }
-        proceed(s, b);
+        session__proceed(s, b);
     }
 }
 
@@ -581,6 +588,30 @@ static void forget_backend(struct session *s, struct bconn *b)
 void session_backend_closed(struct session *s, struct bconn *b)
 {
     forget_backend(s, b);
+}
+
+void session__drop_backend(struct session *s, struct bconn *b)
+{
+    forget_backend(s, b);
+    bconn_close(b);
+}
+
+void session__command_answered(struct session *s)
+{
+    if (s->state == SESS_CLOSING)
+        return;
+    s->state = SESS_IDLE;
+    if (s->draining) {
+        session_close(s, true, "proxy shutting down");
+        return;
+    }
+    restart_idle_timer(s);
+    process_input(s);
+}
+
+void session_strong_ready(struct session *s)
+{
+    session__gate_strong_ready(s);
 }
 
 void session_backend_failed(struct session *s, struct bconn *b, int gp_err, const char *why)
@@ -625,13 +656,19 @@ void session_backend_failed(struct session *s, struct bconn *b, int gp_err, cons
     }
     /* Nothing reached the client. A read may run elsewhere (the command is
      * still whole in `cmd`); a command that may write is never resent. */
+    if (s->cmd_is_read && s->g.active) {
+        session__mark_tried(s, b->idx);
+        log_info("C#%u read routed again: %s failed: %s", s->id, name, why);
+        session__gate_retry(s);
+        return;
+    }
     if (s->cmd_is_read) {
-        mark_tried(s, b->idx);
+        session__mark_tried(s, b->idx);
         size_t next = session__pick_replica(s);
         if (!(next == px->primary && was_tried(s, px->primary))) {
             log_info("C#%u read moved to %s: %s failed: %s", s->id, px->backends[next].name, name,
                      why);
-            run_on(s, next);
+            session__run_on(s, next);
             return;
         }
     }
@@ -660,6 +697,7 @@ void session_reply_packet(struct session *s, struct bconn *b, const struct proto
     if ((pkt->kind != PROTO_TRK_PKT_OK && pkt->kind != PROTO_TRK_PKT_OK_EOF) ||
         !pkt->ok.has_session_state)
         return;
+    session__track_write(s, b, &pkt->ok);
     bool synced = b->synced_gen == s->want.gen;
     if (svars_apply_block(&s->want, pkt->ok.session_state) != 0 ||
         svars_apply_block(&b->have, pkt->ok.session_state) != 0)
@@ -678,6 +716,7 @@ void session_reply_done(struct session *s, struct bconn *b, const struct proto_t
     s->cur = NULL;
     s->last = b;
     s->infile = false;
+    s->g.active = false;
     if (res->status_valid) {
         s->route.in_trx = (res->status & PROTO_SERVER_STATUS_IN_TRANS) != 0;
         s->route.autocommit_off = (res->status & PROTO_SERVER_STATUS_AUTOCOMMIT) == 0;
@@ -712,7 +751,7 @@ void session_backend_drained(struct session *s, struct bconn *b)
 
 /* ---------------------------------------------------------- commands --- */
 
-static uint16_t session_status(const struct session *s)
+uint16_t session__status(const struct session *s)
 {
     uint16_t st = 0;
     if (s->route.in_trx)
@@ -724,7 +763,7 @@ static uint16_t session_status(const struct session *s)
 
 void session__reply_ok(struct session *s)
 {
-    if (gp_ok_append(wq_buf(&s->out), s->caps, (uint8_t)(s->cmd_last_seq + 1), session_status(s)) !=
+    if (gp_ok_append(wq_buf(&s->out), s->caps, (uint8_t)(s->cmd_last_seq + 1), session__status(s)) !=
         0) {
         session_close(s, false, "out of memory");
         return;
@@ -749,7 +788,7 @@ static void change_user(struct session *s, const uint8_t *payload, size_t len)
     switch (r) {
     case CAUTH_SEND:
         s->state = SESS_LOGIN;
-        uv_timer_start(&s->timer, on_timer, SESS_LOGIN_TIMEOUT_MS, 0);
+        uv_timer_start(&s->timer, session__on_timer, SESS_LOGIN_TIMEOUT_MS, 0);
         session_flush(s);
         return;
     case CAUTH_OK:
@@ -773,18 +812,20 @@ static void reset_connection(struct session *s)
     session__reply_ok(s);
 }
 
-/* Routes a COM_QUERY by its text. Returns false when it was answered. */
+/* Routes a COM_QUERY by its text (cr: the classifier's verdict, with the
+ * hint the gate reads). Returns false when it was answered. */
 static bool route_query(struct session *s, const uint8_t *text, size_t n, bool whole,
-                        struct route_decision *d)
+                        struct classify_result *cr, struct route_decision *d)
 {
     if (!whole) {
         /* Over 16 MB: never classified; the primary is always correct. */
         *d = (struct route_decision){ROUTE_PRIMARY, "statement over 16 MB"};
         return true;
     }
-    struct classify_result cr;
-    (void)classify_query(text, n, 0, &cr);
-    router_decide(&cr, &s->route, d);
+    (void)classify_query(text, n, 0, cr);
+    if (session__proxy_stmt(s, cr, text, n))
+        return false;
+    router_decide(cr, &s->route, d);
     if (d->target == ROUTE_ERROR) {
         session__reply_error(s, GP_ER_HINT, "gtidproxy: %s", d->why);
         return false;
@@ -798,6 +839,8 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
     uint8_t com = s->cmd_com;
     s->cmd_stmt = NULL;
     struct route_decision d = {ROUTE_PRIMARY, proto_com_name(com)};
+    struct classify_result cr;
+    cr.hint.present = false;
     switch (com) {
     case PROTO_COM_QUIT:
         session_close(s, false, "client quit");
@@ -812,7 +855,7 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
         reset_connection(s);
         return;
     case PROTO_COM_QUERY:
-        if (!route_query(s, payload + 1, len - 1, whole, &d)) {
+        if (!route_query(s, payload + 1, len - 1, whole, &cr, &d)) {
             return;
         }
         break;
@@ -830,10 +873,15 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
     case PROTO_COM_STMT_CLOSE:
     case PROTO_COM_STMT_SEND_LONG_DATA: {
         size_t idx;
+        s->g.active = false;
         if (session__stmt_route(s, &idx)) {
+            if (s->cmd_is_read) { /* an EXECUTE of a prepared read */
+                session__gate_begin(s, NULL, idx);
+                return;
+            }
             log_debug("C#%u %s -> %s (statement %u)", s->id, proto_com_name(com),
                       px->backends[idx].name, s->cmd_stmt->id);
-            run_on(s, idx);
+            session__run_on(s, idx);
         }
         return;
     }
@@ -860,11 +908,16 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
             "gtidproxy: the transaction was lost: backend %s closed the connection", name);
         return;
     }
+    s->cmd_is_read = d.target == ROUTE_REPLICA;
+    s->tried = 0;
+    s->g.active = false;
+    if (d.target == ROUTE_REPLICA) {
+        log_debug("C#%u %s -> gate (%s)", s->id, proto_com_name(com), d.why);
+        session__gate_begin(s, &cr.hint, SIZE_MAX);
+        return;
+    }
     size_t idx = px->primary;
     switch (d.target) {
-    case ROUTE_REPLICA:
-        idx = session__pick_replica(s);
-        break;
     case ROUTE_TRX:
         idx = s->trx ? s->trx->idx : px->primary;
         break;
@@ -874,10 +927,8 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
     default:
         break;
     }
-    s->cmd_is_read = d.target == ROUTE_REPLICA;
-    s->tried = 0;
     log_debug("C#%u %s -> %s (%s)", s->id, proto_com_name(com), px->backends[idx].name, d.why);
-    run_on(s, idx);
+    session__run_on(s, idx);
 }
 
 /* Takes the next whole command from `in` and runs it. */
@@ -971,10 +1022,12 @@ static void process_input(struct session *s)
 
 /* ---------------------------------------------------------- timers --- */
 
-static void on_timer(uv_timer_t *t)
+void session__on_timer(uv_timer_t *t)
 {
     struct session *s = t->data;
-    if (s->state == SESS_LOGIN || s->state == SESS_LOGIN_DB)
+    if (s->g.active && s->g.phase != GPH_NONE)
+        session__gate_timer(s);
+    else if (s->state == SESS_LOGIN || s->state == SESS_LOGIN_DB)
         session_close(s, false, "login not finished within %d ms", SESS_LOGIN_TIMEOUT_MS);
     else if (s->state == SESS_IDLE)
         session_close(s, false, "idle for %u ms (timeouts.client_idle_ms)",
@@ -985,7 +1038,7 @@ static void restart_idle_timer(struct session *s)
 {
     unsigned ms = cfg_of(s)->client_idle_timeout_ms;
     if (ms)
-        uv_timer_start(&s->timer, on_timer, ms, 0);
+        uv_timer_start(&s->timer, session__on_timer, ms, 0);
     else
         uv_timer_stop(&s->timer);
 }
@@ -1059,7 +1112,6 @@ static void greet(struct session *s, const char *host)
 
 void session_accept(struct worker *w, uv_stream_t *server, size_t li)
 {
-    (void)li;
     struct proxy *px = w->px;
     struct session *s = calloc(1, sizeof *s);
     size_t nb = px->n_backends;
@@ -1076,8 +1128,10 @@ void session_accept(struct worker *w, uv_stream_t *server, size_t li)
     s->n_be = nb;
     s->id = atomic_fetch_add(&px->next_session_id, 1) + 1;
     s->state = SESS_LOGIN;
+    s->listener = li;
     svars_init(&s->want);
     pstmt_map_init(&s->stmts, nb);
+    session__gate_init(s, proxy_flavor(px));
     uv_tcp_init(&w->loop, &s->tcp);
     uv_timer_init(&w->loop, &s->timer);
     s->tcp.data = s->timer.data = s;
@@ -1099,7 +1153,7 @@ void session_accept(struct worker *w, uv_stream_t *server, size_t li)
         refuse(s, GP_ER_TOO_MANY_CONNECTIONS, "Too many connections");
         return;
     }
-    uv_timer_start(&s->timer, on_timer, SESS_LOGIN_TIMEOUT_MS, 0);
+    uv_timer_start(&s->timer, session__on_timer, SESS_LOGIN_TIMEOUT_MS, 0);
     int rc = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
     if (rc < 0) {
         session_close(s, false, "read from client: %s", uv_strerror(rc));

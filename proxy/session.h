@@ -19,6 +19,8 @@
 #include "backend.h"
 #include "buf.h"
 #include "client_auth.h"
+#include "gate.h"
+#include "gtidproxy/gtid_set.h"
 #include "gtidproxy/proto_tracker.h"
 #include "router.h"
 #include "sess_vars.h"
@@ -29,6 +31,7 @@
     X(SESS_LOGIN, "LOGIN")                                                                         \
     X(SESS_LOGIN_DB, "LOGIN_DB") /* checking the login's database on the primary */                \
     X(SESS_IDLE, "IDLE")                                                                           \
+    X(SESS_GATE, "GATE") /* a read waits for the primary's executed set (strong) */                \
     X(SESS_WAIT_BACKEND, "WAIT_BACKEND")                                                           \
     X(SESS_RUNNING, "RUNNING")                                                                     \
     X(SESS_CLOSING, "CLOSING")
@@ -42,6 +45,35 @@ const char *sess_state_name(enum sess_state s);
 
 struct worker;
 struct proxy_snapshot;
+
+#define GATE_PHASE_LIST(X)                                                                         \
+    X(GPH_NONE, "none")         /* not a gated read, or its backend is chosen for good */          \
+    X(GPH_STRONG, "strong")     /* waiting for the primary's executed set */                       \
+    X(GPH_WAIT, "wait")         /* a catch-up wait goes first on wait_idx */                       \
+    X(GPH_WAIT_SENT, "wait sent") /* ... and was sent; its answer decides */
+
+enum gate_phase {
+#define GATE_PHASE_ENUM(name, text) name,
+    GATE_PHASE_LIST(GATE_PHASE_ENUM)
+#undef GATE_PHASE_ENUM
+};
+
+/* The consistency gate's state for the read being routed (session_gate.c). */
+struct sess_gate {
+    bool active;              /* this command is a gated read */
+    enum gate_phase phase;
+    enum gate_level level;
+    uint64_t deadline_ms;     /* the read's budget ends */
+    unsigned budget_ms;
+    uint64_t wait_started_us;
+    size_t wait_idx;          /* the replica waited on */
+    size_t prefer;            /* a prepared statement's home replica, or SIZE_MAX */
+    uint64_t strong_ticket;
+    enum fallback_step chain[CONFIG_MAX_FALLBACK];
+    unsigned n_chain, next_step;
+    bool hint_token;          /* need includes the hint's token */
+    char why[160];            /* why the replicas did not serve (for ERR 9005) */
+};
 
 struct session {
     struct session *prev, *next; /* the worker's list */
@@ -88,6 +120,15 @@ struct session {
     struct buf pending_ok;  /* login OK held back while the database is checked */
     struct sess_vars want;
     uint8_t charset; /* the handshake's collation id */
+    size_t listener; /* index in the config's listeners */
+    /* Consistency (session_gate.c). */
+    enum consistency_level level_cfg; /* the user's, the listener's or the default */
+    int level_set;                    /* SET gtidproxy_consistency (-1: not set) */
+    struct gtid_set writes;           /* every GTID this session wrote */
+    struct gtid_set token;            /* handed in by SET gtidproxy_token */
+    struct gtid_set need;             /* the current read's need */
+    struct gtid_set scratch;
+    struct sess_gate g;
 };
 
 /* Accepts a connection from listener li (called by the worker). */
@@ -98,6 +139,8 @@ void session_close(struct session *s, bool flush, const char *fmt, ...)
 /* SIGTERM: close now if idle, else after the current reply. */
 void session_drain(struct session *s);
 struct session *session_next(struct session *s);
+/* The monitor answered a strong look-up: sessions waiting for one go on. */
+void session_strong_ready(struct session *s);
 
 /* From backend.c. */
 struct buf *session_client_out(struct session *s);
@@ -107,6 +150,8 @@ bool session_client_full(const struct session *s);
 void session_backend_ready(struct session *s, struct bconn *b);
 void session_backend_failed(struct session *s, struct bconn *b, int gp_err, const char *why);
 void session_reply_packet(struct session *s, struct bconn *b, const struct proto_trk_pkt *pkt);
+/* A catch-up wait on b ended: reached, or not (why: the server's ERR). */
+void session_wait_done(struct session *s, struct bconn *b, bool reached, const char *why);
 void session_reply_done(struct session *s, struct bconn *b, const struct proto_trk_result *res);
 void session_backend_closed(struct session *s, struct bconn *b);
 void session_backend_drained(struct session *s, struct bconn *b);

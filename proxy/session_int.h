@@ -5,6 +5,8 @@
  *   session.c       login, command loop, routing, replies, failures
  *   session_stmt.c  prepared statements: where each command runs, and
  *                   fitting it to that backend (server ids, parameter types)
+ *   session_gate.c  the consistency gate: write tracking, levels, catch-up
+ *                   waits, fallbacks, the gtidproxy_ statements
  */
 #ifndef GTIDPROXY_SESSION_INT_H
 #define GTIDPROXY_SESSION_INT_H
@@ -14,6 +16,8 @@
 #include <stdint.h>
 
 #include "errors.h"
+#include "gtidproxy/classify.h"
+#include "gtidproxy/proto_reply.h"
 #include "router.h"
 #include "session.h"
 
@@ -26,6 +30,36 @@ void session__reply_ok(struct session *s);
  * command); weighted round-robin over them, the primary when there is none. */
 bool session__replica_usable(struct session *s, size_t idx, uint64_t now);
 size_t session__pick_replica(struct session *s);
+
+/* Backends the current command failed on (one bit per index). */
+void session__mark_tried(struct session *s, size_t idx);
+/* Starts (or continues) the current command on backend idx. */
+void session__run_on(struct session *s, size_t idx);
+/* Sends the command to b, which is ready (synced, statement prepared). */
+void session__proceed(struct session *s, struct bconn *b);
+/* The command was answered by the proxy from outside dispatch(): the
+ * session is idle again and takes the next command. */
+void session__command_answered(struct session *s);
+/* Closes b and forgets it (the command on it is abandoned). */
+void session__drop_backend(struct session *s, struct bconn *b);
+/* Status flags for the proxy's own OK/EOF (transaction, autocommit). */
+uint16_t session__status(const struct session *s);
+void session__on_timer(uv_timer_t *t);
+
+/* session_gate.c */
+void session__gate_init(struct session *s, enum gtid_flavor f);
+void session__gate_free(struct session *s);
+void session__gate_login(struct session *s);
+void session__track_write(struct session *s, struct bconn *b, const struct proto_ok *ok);
+/* A read: level, need, replica, wait, fallback. prefer: a replica to use
+ * when it is caught up (a prepared statement's home), or SIZE_MAX. */
+void session__gate_begin(struct session *s, const struct hint_set *hint, size_t prefer);
+void session__gate_retry(struct session *s);
+void session__gate_timer(struct session *s);
+void session__gate_strong_ready(struct session *s);
+int session__gate_before_send(struct session *s, struct bconn *b);
+bool session__proxy_stmt(struct session *s, const struct classify_result *cr, const uint8_t *text,
+                         size_t n);
 
 /* session_stmt.c */
 struct route_decision session__prepare_route(struct session *s, const uint8_t *payload, size_t len,

@@ -4,8 +4,11 @@
  *
  *   COM_STMT_PREPARE  a proven read on a replica, else the primary; the
  *                     PREPARE_OK's id becomes the session's (stmt.h)
- *   EXECUTE / LONG_DATA  the statement's replica, the transaction's server,
- *                     or the primary; prepared there first when needed
+ *   EXECUTE           of a read outside a transaction: through the
+ *                     consistency gate (its home replica when caught up);
+ *                     else the transaction's server or the primary;
+ *                     prepared there first when needed
+ *   LONG_DATA         where the next EXECUTE runs (a read's: the primary)
  *   FETCH / RESET     where the statement last ran (the cursor)
  *   CLOSE             every backend that prepared it; no reply
  */
@@ -164,7 +167,8 @@ static void close_statement(struct session *s, struct pstmt *p)
  * Returns true with *idx set, or false when the command was answered (or
  * needs no answer) here. Cursors (FETCH) and RESET go where the statement
  * last ran, long data where the next EXECUTE will run; an EXECUTE of a read
- * outside a transaction runs on its replica (or another healthy one).
+ * outside a transaction sets cmd_is_read and *idx to its home replica: the
+ * caller passes it through the consistency gate.
  */
 bool session__stmt_route(struct session *s, size_t *idx)
 {
@@ -211,12 +215,14 @@ bool session__stmt_route(struct session *s, size_t *idx)
         *idx = p->long_data_be;
     } else if (s->route.in_trx) {
         *idx = s->trx ? s->trx->idx : px->primary;
-    } else if (!p->read || s->route.pin || s->route.autocommit_off) {
+    } else if (!p->read || s->route.pin || s->route.autocommit_off ||
+               com == PROTO_COM_STMT_SEND_LONG_DATA) {
+        /* A read's long data goes to the primary and its EXECUTE follows:
+         * the gate could not move data already sent to a replica. */
         *idx = px->primary;
     } else {
-        *idx = session__replica_usable(s, p->home, proxy_now_ms()) ? p->home
-                                                                   : session__pick_replica(s);
-        s->cmd_is_read = com == PROTO_COM_STMT_EXECUTE;
+        *idx = p->home; /* the gate prefers it when it is caught up */
+        s->cmd_is_read = true;
     }
     if (com == PROTO_COM_STMT_SEND_LONG_DATA)
         p->long_data_be = *idx;

@@ -163,6 +163,12 @@ static void on_wake(uv_async_t *a)
     struct worker *w = a->data;
     if (atomic_load(&w->px->draining))
         begin_drain(w);
+    /* Strong look-ups answered: sessions waiting for one go on. The list is
+     * walked only on a wake (rare next to queries). */
+    for (struct session *s = w->sessions, *next; s; s = next) {
+        next = session_next(s);
+        session_strong_ready(s);
+    }
 }
 
 static void worker_main(void *arg)

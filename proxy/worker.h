@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "gate.h"
 #include "proxy.h"
 
 struct session;
@@ -32,6 +33,7 @@ struct worker {
     struct session *sessions; /* doubly linked list of live sessions */
     unsigned n_sessions;
     unsigned rr;   /* round-robin position for replica choice */
+    struct gate_counters gate; /* reads by level and outcome, waits */
     char err[256]; /* start-up error, for the main thread */
 };
 
@@ -41,7 +43,8 @@ int worker_init(struct worker *w, unsigned idx, struct proxy *px)
     __attribute__((warn_unused_result));
 /* Starts the thread; it runs until the loop has nothing left after a drain. */
 int worker_start(struct worker *w) __attribute__((warn_unused_result));
-/* Asks the worker (from any thread) to look at px->draining. */
+/* Asks the worker (from any thread) to look at px->draining and at the
+ * sessions waiting for a strong look-up. */
 void worker_wake(struct worker *w);
 /* Joins the thread and frees the loop. */
 void worker_join(struct worker *w);

@@ -37,6 +37,7 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(cfg->n_listeners, 1);
     assert_string_equal(cfg->listeners[0].address, "127.0.0.1");
     assert_int_equal(cfg->listeners[0].consistency, CONSISTENCY_SESSION);
+    assert_int_equal(cfg->users[0].consistency, -1); /* the listener's */
     assert_int_equal(cfg->n_backends, 2);
     assert_int_equal(cfg->backends[1].role, BACKEND_ROLE_REPLICA);
     assert_int_equal(cfg->backends[1].weight, 1);
@@ -60,6 +61,23 @@ static void test_listener_inherits_default_level(void **state)
     assert_int_equal(cfg->listeners[0].consistency, CONSISTENCY_GLOBAL);
     assert_int_equal(cfg->n_fallback, 2);
     assert_int_equal(cfg->fallback[1], FALLBACK_ERROR);
+    config_free(cfg);
+}
+
+static void test_user_level(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    char json[4096], edited[4096];
+    snprintf(json, sizeof json, MINIMAL_FMT, "");
+    const char *from = "\"password\": \"pw\"}]";
+    char *at = strstr(json, from);
+    assert_non_null(at);
+    snprintf(edited, sizeof edited, "%.*s\"password\": \"pw\", \"consistency\": \"strong\"}]%s",
+             (int)(at - json), json, at + strlen(from));
+    struct config *cfg = config_parse(edited, "t.json", err, sizeof err);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->users[0].consistency, CONSISTENCY_STRONG);
     config_free(cfg);
 }
 
@@ -129,6 +147,9 @@ static void test_bad_backends_and_users(void **state)
          "t.json: listeners: must be a non-empty array, got []"},
         {"\"monitor\": {\"user\": \"mon\", \"password\": \"mpw\"}",
          "\"monitor\": {\"user\": \"mon\"}", "t.json: monitor.password: missing (required)"},
+        {"\"password\": \"pw\"}]", "\"password\": \"pw\", \"consistency\": \"stale\"}]",
+         "t.json: users[0].consistency: must be one of \"eventual\", \"session\", \"global\", "
+         "\"strong\", got \"stale\""},
     };
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         char json[4096], edited[4096], err[512] = "";
@@ -196,6 +217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal_defaults),
         cmocka_unit_test(test_listener_inherits_default_level),
+        cmocka_unit_test(test_user_level),
         cmocka_unit_test(test_bad_values_name_key_and_problem),
         cmocka_unit_test(test_bad_backends_and_users),
         cmocka_unit_test(test_backend_count_limit),
