@@ -71,7 +71,7 @@ enum gate_level gate_level_for(enum consistency_level configured, int override,
     /* Only the config's four levels are a session setting; anything else is
      * a caller bug and counts as "not set". */
     if (override >= 0 && override <= (int)CONSISTENCY_STRONG)
-        return (enum gate_level)override;
+        return (enum gate_level) override;
     return (enum gate_level)configured;
 }
 
@@ -191,7 +191,7 @@ void gate_wait_sql(struct proto_wr *w, const struct gtid_set *need, unsigned tim
         /* MASTER_GTID_WAIT(p, 0) checks once and returns (PROTOCOL.md 5.2). */
         fn = "MASTER_GTID_WAIT('";
     }
-    /* "4294967.295" at most: 7 + 1 + 3 digits, ", " and the NUL. */
+    /* "', 4294967.295" at most: 3 + 7 + 1 + 3 bytes and the NUL. */
     char secs[24];
     int k = snprintf(secs, sizeof secs, "', %u.%03u", timeout_ms / 1000u, timeout_ms % 1000u);
 
@@ -209,8 +209,7 @@ void gate_wait_sql(struct proto_wr *w, const struct gtid_set *need, unsigned tim
 /* ------------------------------------------------------------------ */
 
 const uint64_t gate_hist_bound_us[GATE_HIST_N - 1] = {
-    1000,   2000,   5000,    10000,   20000,   50000,
-    100000, 200000, 500000, 1000000, 2000000, 5000000,
+    1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000, 1000000, 2000000, 5000000,
 };
 
 static uint64_t ld(const _Atomic uint64_t *v)
@@ -295,8 +294,9 @@ size_t gate_counters_format(const struct gate_counters *c, char *buf, size_t cap
     uint64_t sum = ld(&c->wait_us_sum);
     /* A reader on another thread may see timeouts a moment ahead of waits. */
     uint64_t reached = waits > timeouts ? waits - timeouts : 0;
-    out(&o, "consistency waits: count=%" PRIu64 " reached=%" PRIu64 " timeouts=%" PRIu64
-            " avg_us=%" PRIu64,
+    out(&o,
+        "consistency waits: count=%" PRIu64 " reached=%" PRIu64 " timeouts=%" PRIu64
+        " avg_us=%" PRIu64,
         waits, reached, timeouts, waits ? sum / waits : 0);
     for (size_t b = 0; b < GATE_HIST_N - 1; b++)
         out(&o, " le_%" PRIu64 "ms=%" PRIu64, gate_hist_bound_us[b] / 1000, ld(&c->wait_hist[b]));

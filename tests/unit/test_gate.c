@@ -87,8 +87,8 @@ static void test_level_precedence(void **state)
         {"SELECT /* gtidproxy: consistency=eventual */ 1", CONSISTENCY_STRONG, CONSISTENCY_GLOBAL,
          GATE_EVENTUAL},
         {"SELECT /* gtidproxy: consistency=session */ 1", CONSISTENCY_EVENTUAL, -1, GATE_SESSION},
-        {"SELECT /* gtidproxy: consistency=global */ 1", CONSISTENCY_EVENTUAL,
-         CONSISTENCY_EVENTUAL, GATE_GLOBAL},
+        {"SELECT /* gtidproxy: consistency=global */ 1", CONSISTENCY_EVENTUAL, CONSISTENCY_EVENTUAL,
+         GATE_GLOBAL},
         {"SELECT /* gtidproxy: consistency=strong */ 1", CONSISTENCY_SESSION, -1, GATE_STRONG},
         /* a token makes it a token read, with or without consistency=token */
         {"SELECT /* gtidproxy: token=0-1-5 */ 1", CONSISTENCY_EVENTUAL, CONSISTENCY_STRONG,
@@ -131,8 +131,8 @@ struct need_case {
 };
 
 /* Runs every case over the same W, G, P, T and checks the canonical text. */
-static void run_need(enum gtid_flavor f, const char *w, const char *g, const char *p,
-                     const char *t, const struct need_case *cases, size_t n)
+static void run_need(enum gtid_flavor f, const char *w, const char *g, const char *p, const char *t,
+                     const struct need_case *cases, size_t n)
 {
     struct gtid_set W, G, P, T, need;
     parse(&W, f, w);
@@ -196,8 +196,8 @@ static void test_need_mysql(void **state)
         {GATE_GLOBAL, true, U1 ":1-7:9:ops:7," U2 ":1:3"},
         {GATE_STRONG, true, U1 ":1-10:ops:1-2:7," U2 ":1-4"},
     };
-    run_need(GTID_FLAVOR_MYSQL, "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5",
-             U1 ":1-7:9," U2 ":1", U1 ":1-10:OPS:1-2,\n" U2 ":1-4", U1 ":6:ops:7," U2 ":3", cases,
+    run_need(GTID_FLAVOR_MYSQL, "3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5", U1 ":1-7:9," U2 ":1",
+             U1 ":1-10:OPS:1-2,\n" U2 ":1-4", U1 ":6:ops:7," U2 ":3", cases,
              sizeof cases / sizeof cases[0]);
 }
 
@@ -274,9 +274,10 @@ static void test_need_null_and_errors(void **state)
 /* gate_pick                                                          */
 /* ------------------------------------------------------------------ */
 
-#define R_UP(w)       {true, true, (w), 0}
-#define R_BEHIND(w, m) {true, false, (w), (m)}
-#define R_OFF(c, m)   {false, (c), 1, (m)}
+/* usable and caught up / usable and behind by m / not usable */
+#define R_UP(w)        ((struct gate_replica){.usable = true, .caught_up = true, .weight = (w)})
+#define R_BEHIND(w, m) ((struct gate_replica){.usable = true, .weight = (w), .missing = (m)})
+#define R_OFF(c, m)    ((struct gate_replica){.caught_up = (c), .weight = 1, .missing = (m)})
 
 static void test_pick_weighted(void **state)
 {
@@ -322,6 +323,13 @@ static void test_pick_caught_up_preferred(void **state)
         bool direct = false;
         assert_int_equal(gate_pick(r, 3, rr, &direct), 1);
         assert_true(direct);
+    } /* caught up but of weight 0 (against the contract): no round-robin
+       * share, yet still the direct choice over a behind one */
+    const struct gate_replica z[] = {R_BEHIND(5, 2), R_UP(0)};
+    for (uint64_t rr = 0; rr < 4; rr++) {
+        bool direct = false;
+        assert_int_equal(gate_pick(z, 2, rr, &direct), 1);
+        assert_true(direct);
     }
 }
 
@@ -331,7 +339,10 @@ static void test_pick_least_missing(void **state)
     /* none caught up: the usable one missing the fewest; an unusable one
      * that misses less never counts */
     const struct gate_replica r[] = {
-        R_BEHIND(1, 30), R_OFF(false, 1), R_BEHIND(1, 7), R_BEHIND(9, 12),
+        R_BEHIND(1, 30),
+        R_OFF(false, 1),
+        R_BEHIND(1, 7),
+        R_BEHIND(9, 12),
     };
     for (uint64_t rr = 0; rr < 8; rr++) {
         bool direct = true;
@@ -341,7 +352,10 @@ static void test_pick_least_missing(void **state)
     /* ties go to the lower index after rotating by rr % n, so equally
      * behind replicas share the waits */
     const struct gate_replica t[] = {
-        R_BEHIND(1, 4), R_BEHIND(1, 9), R_BEHIND(1, 4), R_OFF(false, 1),
+        R_BEHIND(1, 4),
+        R_BEHIND(1, 9),
+        R_BEHIND(1, 4),
+        R_OFF(false, 1),
     };
     const size_t want[4] = {0, 2, 2, 0}; /* rotations start at 0, 1, 2, 3 */
     size_t count[4] = {0};
@@ -403,10 +417,10 @@ static void wait_sql_is(enum gtid_flavor f, const char *set, unsigned ms, const 
 }
 
 #define MDB_WAIT(set, s)                                                                           \
-    "SET @gtidproxy_wait=(SELECT CASE WHEN MASTER_GTID_WAIT('" set "', " s                        \
+    "SET @gtidproxy_wait=(SELECT CASE WHEN MASTER_GTID_WAIT('" set "', " s                         \
     ")=0 THEN 1 ELSE (SELECT 1 UNION ALL SELECT 2) END)"
 #define MY_WAIT(set, s)                                                                            \
-    "SET @gtidproxy_wait=(SELECT CASE WHEN WAIT_FOR_EXECUTED_GTID_SET('" set "', " s              \
+    "SET @gtidproxy_wait=(SELECT CASE WHEN WAIT_FOR_EXECUTED_GTID_SET('" set "', " s               \
     ")=0 THEN 1 ELSE (SELECT 1 UNION ALL SELECT 2) END)"
 
 static void test_wait_sql(void **state)
@@ -494,7 +508,7 @@ static void test_count_and_add(void **state)
     gate_count(&a, GATE_SESSION, GATE_DIRECT);
     gate_count(&a, GATE_SESSION, GATE_DIRECT);
     gate_count(&a, GATE_TOKEN, GATE_FB_STALE);
-    gate_count(&a, GATE_LEVEL_N, GATE_DIRECT);  /* out of range: ignored */
+    gate_count(&a, GATE_LEVEL_N, GATE_DIRECT);    /* out of range: ignored */
     gate_count(&a, GATE_SESSION, GATE_OUTCOME_N); /* ditto */
     gate_count(&b, GATE_SESSION, GATE_DIRECT);
     gate_count(&b, GATE_EVENTUAL, GATE_WAITED);
