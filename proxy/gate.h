@@ -95,6 +95,9 @@ size_t gate_counters_format(const struct gate_counters *c, char *buf, size_t cap
  * The level a read runs at: a valid hint's consistency (HINT_CONS_TOKEN =>
  * GATE_TOKEN), else the session's own setting (override >= 0: an enum
  * consistency_level value), else `configured` (user, listener or default).
+ * An invalid hint (hint->error) does not decide (the caller refuses the
+ * statement); hint may be NULL; an override past CONSISTENCY_STRONG counts
+ * as not set.
  */
 enum gate_level gate_level_for(enum consistency_level configured, int override,
                                const struct hint_set *hint);
@@ -103,8 +106,11 @@ enum gate_level gate_level_for(enum consistency_level configured, int override,
  * need := what a read at level l must see (picture above). writes, global,
  * strong and token may be NULL (= empty); global is used at GATE_GLOBAL,
  * strong at GATE_STRONG, token at GATE_TOKEN and, when `token_always`
- * (handed in by the session statement), at session/global/strong too.
- * Sets of another flavor than need's are an error (PROTO_EUNSUPPORTED).
+ * (handed in by the session statement), at session/global/strong too;
+ * eventual is always ∅. need keeps its flavor and must not be one of the
+ * inputs (it is cleared first). A set that joins at level l and has another
+ * flavor than need's is an error (PROTO_EUNSUPPORTED); sets that do not join
+ * are not looked at. A level out of range is PROTO_EBAD.
  * 0 or a gtid_set error code; need is empty on error.
  */
 int gate_need(struct gtid_set *need, enum gate_level l, const struct gtid_set *writes,
@@ -123,7 +129,9 @@ struct gate_replica {
  * Picks a replica: among usable caught-up ones by weighted round robin
  * (rr: the worker's counter, advanced by the caller), *direct = true; else
  * the usable one missing the fewest (ties: the lower index after rr
- * rotation), *direct = false; SIZE_MAX when none is usable.
+ * rotation), *direct = false; SIZE_MAX when none is usable. direct may be
+ * NULL. (A usable caught-up replica of weight 0 gets no round-robin share;
+ * if only such ones are caught up, one is still picked with *direct = true.)
  */
 size_t gate_pick(const struct gate_replica *r, size_t n, uint64_t rr, bool *direct);
 
@@ -136,7 +144,10 @@ size_t gate_pick(const struct gate_replica *r, size_t n, uint64_t rr, bool *dire
  * (MySQL: WAIT_FOR_EXECUTED_GTID_SET). Reached: an OK. Timed out: ERR 1242
  * (GATE_WAIT_TIMEOUT_ERRNO) and, sent as the first statement of a
  * multi-statement, the statements after it do not run (checked on MariaDB
- * 10.11; the UNION is not evaluated unless the CASE takes that branch).
+ * 10.11.19 with a real multi-statement; the UNION is not evaluated unless
+ * the CASE takes that branch). No ';' is appended: the caller adds
+ * "; <the read>". Do not wait for an empty need (MariaDB returns 0 at once
+ * for ''; MySQL's answer was not checked).
  * Errors: the writer's (check proto_wr_finish).
  */
 void gate_wait_sql(struct proto_wr *w, const struct gtid_set *need, unsigned timeout_ms);
