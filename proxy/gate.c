@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gtidproxy/proto_session_state.h"
+
 /* A session statement stores an enum consistency_level; gate_level_for
  * hands it back as an enum gate_level unchanged. */
 _Static_assert((int)GATE_EVENTUAL == (int)CONSISTENCY_EVENTUAL, "gate/consistency levels");
@@ -302,4 +304,20 @@ size_t gate_counters_format(const struct gate_counters *c, char *buf, size_t cap
         out(&o, " le_%" PRIu64 "ms=%" PRIu64, gate_hist_bound_us[b] / 1000, ld(&c->wait_hist[b]));
     out(&o, " le_inf=%" PRIu64 "\n", ld(&c->wait_hist[GATE_HIST_N - 1]));
     return o.len;
+}
+
+int gate_ok_gtids(const struct proto_ok *ok, struct gtid_set *out)
+{
+    gtid_set_clear(out);
+    if (!ok->has_session_state)
+        return 0;
+    struct proto_ss_summary sum;
+    int rc = proto_ss_summarize(ok->session_state, &sum);
+    if (rc != PROTO_OK)
+        return rc;
+    if (sum.gtid_source == PROTO_GTID_SOURCE_NONE)
+        return 0;
+    size_t off;
+    rc = gtid_set_parse(out, (const char *)sum.gtid.p, sum.gtid.len, &off);
+    return rc == 0 ? 1 : rc;
 }

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "gtidproxy/classify.h"
 #include "gtidproxy/gtid_set.h"
+#include "gtidproxy/proto_reply.h"
 #include "gtidproxy/proto_rw.h"
 
 /* The first four equal enum consistency_level's values. */
@@ -116,6 +117,16 @@ enum gate_level gate_level_for(enum consistency_level configured, int override,
 int gate_need(struct gtid_set *need, enum gate_level l, const struct gtid_set *writes,
               const struct gtid_set *global, const struct gtid_set *strong,
               const struct gtid_set *token, bool token_always) __attribute__((warn_unused_result));
+
+/*
+ * The GTIDs an OK from the primary reports committed (MySQL: the
+ * SESSION_TRACK_GTIDS set of session_track_gtids=OWN_GTID; MariaDB: the
+ * last_gtid system variable), parsed into out, whose flavor says which
+ * grammar. 1: out holds them; 0: the OK reports none; negative: the state
+ * block or the GTID text is malformed (a proto/gtid status code).
+ */
+int gate_ok_gtids(const struct proto_ok *ok, struct gtid_set *out)
+    __attribute__((warn_unused_result));
 
 /* One replica as the session sees it for this read. */
 struct gate_replica {

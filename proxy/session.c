@@ -601,6 +601,8 @@ void session__command_answered(struct session *s)
     if (s->state == SESS_CLOSING)
         return;
     s->state = SESS_IDLE;
+    if (s->dispatching)
+        return; /* next_command() goes on with the next one */
     if (s->draining) {
         session_close(s, true, "proxy shutting down");
         return;
@@ -960,7 +962,11 @@ static void next_command(struct session *s)
     s->cmd_com = payload[0];
     s->cmd_last_seq = last;
     s->cmd_whole = wire == len + PROTO_FRAME_HDR_LEN;
+    s->dispatching = true;
     dispatch(s, payload, s->cmd_whole ? (size_t)len : 0, s->cmd_whole);
+    s->dispatching = false;
+    if (s->state == SESS_IDLE) /* answered by the proxy itself */
+        restart_idle_timer(s);
 }
 
 /* Forwards LOCAL INFILE packets while the server waits for the file. */

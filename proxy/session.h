@@ -117,6 +117,7 @@ struct session {
     const char *trx_lost;   /* the backend that held the open transaction died */
     bool infile;            /* LOCAL INFILE: client packets go to cur */
     bool post_sync;         /* the proxy's own statement after a reply (collation) */
+    bool dispatching;       /* inside dispatch(): answers need no process_input() */
     struct buf pending_ok;  /* login OK held back while the database is checked */
     struct sess_vars want;
     uint8_t charset; /* the handshake's collation id */

@@ -22,7 +22,6 @@
 
 #include "gtidproxy/proto_frame.h"
 #include "gtidproxy/proto_pcmd.h"
-#include "gtidproxy/proto_session_state.h"
 #include "log.h"
 #include "proxy.h"
 #include "session_int.h"
@@ -89,23 +88,12 @@ void session__track_write(struct session *s, struct bconn *b, const struct proto
 {
     if (!ok->has_session_state || b->idx != px_of(s)->primary)
         return;
-    struct proto_ss_summary sum;
-    if (proto_ss_summarize(ok->session_state, &sum) != PROTO_OK) {
-        log_warn("C#%u unreadable session state from %s: reads pinned to the primary", s->id,
-                 bname(s, b->idx));
-        s->route.pin = "unreadable GTID";
-        return;
-    }
-    if (sum.gtid_source == PROTO_GTID_SOURCE_NONE)
-        return;
-    size_t off;
-    int rc = gtid_set_parse(&s->scratch, (const char *)sum.gtid.p, sum.gtid.len, &off);
+    int rc = gate_ok_gtids(ok, &s->scratch);
     if (rc == 0)
-        rc = gtid_set_union(&s->writes, &s->scratch);
-    if (rc != 0) {
-        log_warn("C#%u GTID '%.*s' from %s: %s; reads pinned to the primary", s->id,
-                 (int)sum.gtid.len, (const char *)sum.gtid.p, bname(s, b->idx),
-                 gtid_status_str(rc));
+        return;
+    if (rc < 0 || (rc = gtid_set_union(&s->writes, &s->scratch)) != 0) {
+        log_warn("C#%u unreadable GTID in an OK from %s (%s): reads pinned to the primary", s->id,
+                 bname(s, b->idx), gtid_status_str(rc));
         s->route.pin = "unreadable GTID";
         return;
     }
@@ -360,6 +348,7 @@ void session__gate_begin(struct session *s, const struct hint_set *hint, size_t 
 /* The read failed on a replica before any byte of it reached the client. */
 void session__gate_retry(struct session *s)
 {
+    uv_timer_stop(&s->timer);
     s->g.phase = GPH_NONE;
     s->state = SESS_WAIT_BACKEND;
     route(s);

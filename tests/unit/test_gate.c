@@ -13,6 +13,8 @@
 #include <cmocka.h>
 
 #include "gate.h"
+#include "gtidproxy/proto_consts.h"
+#include "testsupport.h"
 
 #define U1 "3e11fa47-71ca-11e1-9e33-c80aa9429562"
 #define U2 "4d22ab33-0000-11e1-8000-00000000000a"
@@ -588,6 +590,62 @@ static void test_format(void **state)
     assert_int_equal(gate_counters_format(&c, NULL, 0), n);
 }
 
+/* ------------------------------------------------------------------ */
+/* GTIDs from the primary's OK packets                                */
+/* ------------------------------------------------------------------ */
+
+#define CAPS_TRACK                                                                                 \
+    (PROTO_CAP(CLIENT_PROTOCOL_41) | PROTO_CAP(CLIENT_TRANSACTIONS) |                              \
+     PROTO_CAP(CLIENT_SESSION_TRACK))
+
+static int ok_gtids(const char *hex, struct gtid_set *out)
+{
+    uint8_t b[256];
+    size_t n = tu_hex(hex, b, sizeof b);
+    struct proto_ok ok;
+    assert_int_equal(proto_ok_parse(b, n, CAPS_TRACK, &ok), PROTO_OK);
+    return gate_ok_gtids(&ok, out);
+}
+
+static void test_ok_gtids(void **state)
+{
+    (void)state;
+    char buf[128];
+    struct gtid_set g;
+    /* MariaDB 10.11 capture (tests/fixtures/tracker/
+     * deof_query_multi_insert_select_insert.hex): last_gtid 0-1-18. */
+    gtid_set_init(&g, GTID_FLAVOR_MARIADB);
+    assert_int_equal(ok_gtids("0001000a40000000130011096c6173745f6774696406302d312d3138", &g), 1);
+    assert_string_equal(fmt(&g, buf, sizeof buf), "0-1-18");
+    /* No session state: nothing. */
+    assert_int_equal(ok_gtids("00000002000000", &g), 0);
+    assert_true(gtid_set_is_empty(&g));
+    /* Session state without a GTID (schema change): nothing. */
+    assert_int_equal(ok_gtids("0000000240000000050103027878", &g), 0);
+    /* A last_gtid value that is no MariaDB GTID: an error, never "none". */
+    assert_true(ok_gtids("0001000a400000000e000c096c6173745f67746964" "0178", &g) < 0);
+    gtid_set_free(&g);
+
+    /* MySQL 8.x OK with SESSION_TRACK_GTIDS (test_session_state.c's vector,
+     * built from net_send_ok and Session_gtids_ctx_encoder_string). */
+    gtid_set_init(&g, GTID_FLAVOR_MYSQL);
+    assert_int_equal(ok_gtids("00 01 00 0240 0000 00 2b 03 29 00 27"
+                              " 33453131464134372d373143412d313145312d394533332d433830414139343239"
+                              " 3536323a3233",
+                              &g),
+                     1);
+    assert_string_equal(fmt(&g, buf, sizeof buf), U1 ":23");
+    /* The same OK read as MariaDB (wrong flavor for the text): an error. */
+    struct gtid_set m;
+    gtid_set_init(&m, GTID_FLAVOR_MARIADB);
+    assert_true(ok_gtids("00 01 00 0240 0000 00 2b 03 29 00 27"
+                         " 33453131464134372d373143412d313145312d394533332d433830414139343239"
+                         " 3536323a3233",
+                         &m) < 0);
+    gtid_set_free(&m);
+    gtid_set_free(&g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -605,6 +663,7 @@ int main(void)
         cmocka_unit_test(test_hist_edges),
         cmocka_unit_test(test_count_and_add),
         cmocka_unit_test(test_format),
+        cmocka_unit_test(test_ok_gtids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
