@@ -20,6 +20,15 @@
  * never sent on to fail with a server's "Unknown system variable".
  * The value is a view into the text with the quotes removed; a value with
  * a backslash or a doubled quote is PCMD_ERROR (no valid value needs one).
+ * "Names one" means what a server would read as a variable: @@gtidproxy_x
+ * (any scope, quoted or not) anywhere, or gtidproxy_x as an assignment
+ * target of a SET; a column called gtidproxy_x (SELECT gtidproxy_x FROM t)
+ * and a user variable @gtidproxy_x are not ours (PCMD_NONE). A text that
+ * names one and has an executable comment is PCMD_ERROR too (whether a
+ * server would run the comment depends on its version). Keywords and
+ * variable names match case-insensitively; LOCAL, := and @@local. are
+ * not accepted (PCMD_ERROR). "x" is taken as a string whatever the
+ * session's sql_mode (ANSI_QUOTES): the proxy, not a server, reads it.
  * Parsing is a single pass over the tokens of protocol/lexer.c; it does not
  * allocate. The caller runs it only on texts the classifier called
  * SESSION/SET or READ with CLASSIFY_F_SYS_VAR, so other traffic pays nothing.
@@ -85,6 +94,15 @@ int pcmd_parse(const void *p, size_t n, struct pcmd *out);
  * Packets are framed (headers written) with sequence ids from seq on.
  * Returns the next sequence id (>= 0) or a negative PROTO_E* (the writer
  * overflowed: check w). ncols 1..64.
+ * Details (rs_write.c; checked against MariaDB 10.11's bytes for a string
+ * system variable, SELECT @@session.time_zone): org_name empty, flags 0,
+ * decimals 39; a NULL value's column has length 0; the length is 4 x the
+ * value's BYTES whatever the charset (a server writes mbmaxlen x chars:
+ * the same for ASCII under utf8mb4, 3x / 1x under utf8mb3 / latin1).
+ * SERVER_SESSION_STATE_CHANGED is cleared from status (no state follows).
+ * Errors: PROTO_EBAD (ncols out of range), PROTO_EUNSUPPORTED (caps
+ * without CLIENT_PROTOCOL_41), PROTO_ETOOBIG (a packet would reach
+ * 0xFFFFFF bytes), PROTO_ENOSPACE; w then holds a partial result set.
  */
 int proto_rs_write_row(struct proto_wr *w, uint64_t caps, uint8_t seq, uint16_t status,
                        uint16_t charset, size_t ncols, const struct proto_str *names,

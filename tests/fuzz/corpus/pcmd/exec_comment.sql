@@ -1,0 +1,1 @@
+/*!40101 SET */ gtidproxy_token = 'x'

@@ -1,0 +1,1 @@
+SET @gtidproxy_token = (SELECT gtidproxy_token FROM t)

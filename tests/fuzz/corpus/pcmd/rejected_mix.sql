@@ -1,0 +1,1 @@
+SET gtidproxy_token = 'a\'b', gtidproxy_foo = 1; SELECT @@global.gtidproxy_consistency

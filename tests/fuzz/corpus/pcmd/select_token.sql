@@ -1,0 +1,1 @@
+SELECT /* c */ @@gtidproxy_token;

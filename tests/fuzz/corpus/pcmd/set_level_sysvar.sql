@@ -1,0 +1,1 @@
+SET @@session.gtidproxy_consistency = "strong" -- c

@@ -1,0 +1,1 @@
+SET SESSION gtidproxy_token = '0-1-5,1-2-9';
