@@ -556,8 +556,11 @@ static void set_token(struct session *s, struct proto_str v)
 bool session__proxy_stmt(struct session *s, const struct classify_result *cr, const uint8_t *text,
                          size_t n)
 {
+    /* Every shape pcmd_parse answers (and its mistakes: SET GLOBAL, several
+     * statements) is one of these; other traffic pays nothing. */
     bool maybe = (cr->kind == CLASSIFY_SESSION && cr->sub == CLASSIFY_SUB_SET) ||
-                 (cr->kind == CLASSIFY_READ && (cr->flags & CLASSIFY_F_SYS_VAR));
+                 (cr->flags & (CLASSIFY_F_SYS_VAR | CLASSIFY_F_GLOBAL_CHANGE)) ||
+                 ((cr->flags & CLASSIFY_F_MULTI_STATEMENT) && cr->kind != CLASSIFY_READ);
     if (!maybe)
         return false;
     struct pcmd pc;
