@@ -284,11 +284,21 @@ int main(int argc, char **argv)
         return usage();
     delay_ns = delay_ms * 1000000;
 
-    struct sigaction sa = {.sa_handler = on_stop}; /* no SA_RESTART: ppoll returns EINTR */
+    /* SIGTERM/SIGINT stay blocked except inside ppoll (which unblocks them
+     * atomically): one arriving between the loop's check and ppoll cannot be
+     * lost, and ppoll returns EINTR for it. */
+    struct sigaction sa = {.sa_handler = on_stop};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    sigset_t stop_set, poll_mask;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGINT);
+    sigprocmask(SIG_BLOCK, &stop_set, &poll_mask);
+    sigdelset(&poll_mask, SIGTERM);
+    sigdelset(&poll_mask, SIGINT);
 
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
@@ -334,7 +344,7 @@ int main(int argc, char **argv)
             ts.tv_nsec = (long)(left % 1000000000);
             tsp = &ts;
         }
-        int rc = ppoll(pfd, 1 + 2 * n_pairs, tsp, NULL);
+        int rc = ppoll(pfd, 1 + 2 * n_pairs, tsp, &poll_mask);
         if (rc < 0 && errno != EINTR) {
             perror("delay_relay: ppoll");
             return 1;
