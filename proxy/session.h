@@ -72,7 +72,7 @@ struct sess_gate {
     enum fallback_step chain[CONFIG_MAX_FALLBACK];
     unsigned n_chain, next_step;
     bool hint_token;          /* need includes the hint's token */
-    char why[160];            /* why the replicas did not serve (for ERR 9005) */
+    char why[256];            /* why the replicas did not serve (for ERR 9005) */
 };
 
 struct session {

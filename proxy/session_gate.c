@@ -191,6 +191,38 @@ static void need_text(struct session *s, char *buf, size_t cap)
     buf[n] = '\0';
 }
 
+/* Why replica i cannot take gated reads now (for the ERR and the log). */
+static const char *unusable_why(struct session *s, size_t i, uint64_t now)
+{
+    struct proxy *px = px_of(s);
+    struct mon_backend *m = &px->mon.be[i];
+    if ((s->tried >> i) & 1u)
+        return "failed for this read";
+    if (atomic_load(&px->backends[i].weight) == 0)
+        return "weight 0";
+    if (atomic_load(&px->backends[i].down_until_ms) > now || atomic_load(&m->health) == MON_DOWN)
+        return "down";
+    if (!atomic_load(&m->replicating))
+        return "not replicating";
+    return "lagging";
+}
+
+/* "need 0-1-42; replica1 not replicating, replica2 down" into g->why. */
+static void explain_none_usable(struct session *s, uint64_t now)
+{
+    struct proxy *px = px_of(s);
+    char need[96];
+    need_text(s, need, sizeof need);
+    size_t n = (size_t)snprintf(s->g.why, sizeof s->g.why, "needs %s; no replica usable:",
+                                need[0] ? need : "nothing");
+    for (size_t i = 0; i < px->n_backends && n < sizeof s->g.why; i++)
+        if (px->backends[i].role == BACKEND_ROLE_REPLICA)
+            n += (size_t)snprintf(s->g.why + n, sizeof s->g.why - n, " %s %s,", bname(s, i),
+                                  unusable_why(s, i, now));
+    if (n > 0 && n < sizeof s->g.why && s->g.why[n - 1] == ',')
+        s->g.why[n - 1] = '\0';
+}
+
 /* Chooses where the read goes now that its need is known. */
 static void route(struct session *s)
 {
@@ -200,7 +232,6 @@ static void route(struct session *s)
     uint64_t now = proxy_now_ms();
     bool empty = gtid_set_is_empty(&s->need);
     struct gate_replica r[CONFIG_MAX_BACKENDS];
-    size_t usable = 0;
     for (size_t i = 0; i < px->n_backends; i++) {
         r[i] = (struct gate_replica){0};
         if (!session__replica_usable(s, i, now) ||
@@ -211,7 +242,6 @@ static void route(struct session *s)
         r[i].caught_up = empty || monitor_known_contains(&px->mon, i, &s->need);
         if (!r[i].caught_up)
             r[i].missing = monitor_known_missing(&px->mon, i, &s->need);
-        usable++;
     }
     bool direct = false;
     size_t idx;
@@ -222,11 +252,13 @@ static void route(struct session *s)
         idx = gate_pick(r, px->n_backends, s->w->rr++, &direct);
     }
     if (idx == SIZE_MAX) {
-        fallback(s, usable ? "no replica can take the read" : "no replica is usable (down, "
-                                                             "not replicating or lagging)");
+        explain_none_usable(s, now);
+        fallback(s, s->g.why);
         return;
     }
     if (direct) {
+        log_debug("C#%u %s read -> %s (caught up)", s->id, gate_level_name(g->level),
+                  bname(s, idx));
         count(s, GATE_DIRECT);
         g->phase = GPH_NONE;
         session__run_on(s, idx);
@@ -235,7 +267,7 @@ static void route(struct session *s)
     if (now >= g->deadline_ms) {
         char need[96];
         need_text(s, need, sizeof need);
-        snprintf(g->why, sizeof g->why, "no replica had applied %s within %u ms", need,
+        snprintf(g->why, sizeof g->why, "needs %s; no replica had applied it within %u ms", need,
                  g->budget_ms);
         fallback(s, g->why);
         return;
@@ -370,8 +402,10 @@ void session__gate_timer(struct session *s)
     struct bconn *b = s->be[idx];
     if (g->phase == GPH_WAIT_SENT)
         gate_count_wait(&s->w->gate, proxy_now_us() - g->wait_started_us, false);
-    snprintf(g->why, sizeof g->why, "replica %s did not answer within %u ms", bname(s, idx),
-             g->budget_ms);
+    char need[96];
+    need_text(s, need, sizeof need);
+    snprintf(g->why, sizeof g->why, "needs %s; %s did not answer within %u ms", need,
+             bname(s, idx), g->budget_ms);
     log_info("C#%u %s; abandoning that connection", s->id, g->why);
     if (b)
         session__drop_backend(s, b);
@@ -457,8 +491,8 @@ void session_wait_done(struct session *s, struct bconn *b, bool reached, const c
     }
     char need[96];
     need_text(s, need, sizeof need);
-    snprintf(g->why, sizeof g->why, "replica %s had not applied %s within %u ms", bname(s, b->idx),
-             need, g->budget_ms);
+    snprintf(g->why, sizeof g->why, "needs %s; %s had not applied it within %u ms", need,
+             bname(s, b->idx), g->budget_ms);
     if (why && strncmp(why, "1242 ", 5) != 0)
         log_warn("C#%u wait on %s failed: %s", s->id, bname(s, b->idx), why);
     s->cur = NULL;
