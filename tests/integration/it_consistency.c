@@ -3,7 +3,8 @@
  * gatespec.md) on the real cluster, one proxy per test with the config the
  * test needs:
  *   - the statements the proxy answers itself (SET/SELECT gtidproxy_consistency
- *     and gtidproxy_token, users[].consistency) and their errors;
+ *     and gtidproxy_token, users[].consistency) and their errors (9008, and
+ *     9006 for a bad hint), after which the session goes on;
  *   - timeouts: both replicas' SQL threads stopped, a session writes, its
  *     read with wait_timeout_ms=100 falls back by the chain: primary (fresh,
  *     within 100 ms + 500 ms), error (ERR 9005 naming the GTID and a
@@ -12,6 +13,7 @@
  *     once before it knows (a wait on a replica times out);
  *   - global, strong and token levels, each next to a control read that
  *     does see stale data without the level (so each test can fail);
+ *   - hints: wait_ms and fallback override the config for one read;
  *   - the waited path: a replica that catches up within the budget serves
  *     the read (fallback "error", so nothing else could have served it);
  *   - the same guarantees for prepared-statement reads and START
@@ -43,6 +45,10 @@
 
 #define DB  "gtidproxy_test"
 #define TBL "cons_t"
+
+/* README "Error codes" (as the lead's gate documents them). */
+#define ER_HINT       9006 /* an invalid gtidproxy: hint */
+#define ER_PROXY_STMT 9008 /* a bad gtidproxy_ statement or token */
 
 /* A read's budget in the timeout tests, and what "returned in time" means:
  * the budget plus one round trip, with room for a loaded CI machine; a
@@ -167,10 +173,11 @@ static void stop_both(bool settle)
         cu_sleep_ms(CU_MONITOR_SETTLE_MS);
 }
 
-/* The proxy's session must go on after whatever a read got. */
+/* The proxy's session must go on after whatever a read got. On the
+ * primary: a read the gate routes would meet the same stopped replicas. */
 static void expect_usable(MYSQL *m)
 {
-    expect_query(m, "SELECT 'still here'", "still here");
+    expect_query(m, "SELECT /*gtidproxy: route=primary*/ 'still here'", "still here");
 }
 
 /* ---- replica1 restarted from another thread ---- */
@@ -244,21 +251,21 @@ static void waited_setup(MYSQL *m, int id)
 
 /* ---- proxy statements ---- */
 
-/* sql must get an error from the proxy itself; with `bad` (the offending
- * value), the message must name it or say "token". */
-static void expect_proxy_error(MYSQL *m, const char *sql, const char *bad)
+/* sql must get error `code` from the proxy itself (README "Error codes":
+ * 9008 a bad gtidproxy_ statement or token, 9006 an invalid hint); with
+ * `bad` (the offending value), the message must name it. */
+static void expect_proxy_error(MYSQL *m, const char *sql, unsigned code, const char *bad)
 {
     char msg[512];
-    unsigned code = cu_expect_error(m, sql, msg, sizeof msg);
-    printf("  '%s' -> %u %s\n", sql, code, msg);
-    /* Answered by the proxy: a server would say 1193 "Unknown system
-     * variable" for every one of these, the proxy names its own variable
-     * or hint. */
-    assert_int_not_equal(code, 1193);
-    if (!strstr(msg, "gtidproxy"))
-        fail_msg("'%s': '%s' does not say gtidproxy", sql, msg);
-    if (bad && !strcasestr(msg, "token") && !strstr(msg, bad))
-        fail_msg("'%s': '%s' names neither the token nor '%s'", sql, msg, bad);
+    unsigned got = cu_expect_error(m, sql, msg, sizeof msg);
+    printf("  '%s' -> %u %s\n", sql, got, msg);
+    /* A server would have said 1193 "Unknown system variable". */
+    if (got != code)
+        fail_msg("'%s': error %u (%s), expected %u", sql, got, msg, code);
+    if (strncmp(msg, "gtidproxy: ", 11) != 0)
+        fail_msg("'%s': '%s' does not start with 'gtidproxy: '", sql, msg);
+    if (bad && !strstr(msg, bad))
+        fail_msg("'%s': '%s' does not name '%s'", sql, msg, bad);
     expect_usable(m);
 }
 
@@ -319,14 +326,17 @@ static void test_proxy_statements(void **state)
 
     /* Errors, each answered by the proxy; the session goes on. */
     printf("proxy statement errors:\n");
-    expect_proxy_error(m, "SET gtidproxy_consistency = 'bogus'", NULL);
-    expect_proxy_error(m, "SET GLOBAL gtidproxy_consistency = 'eventual'", NULL);
-    expect_proxy_error(m, "SELECT @@gtidproxy_nosuch", NULL);
-    expect_proxy_error(m, "SELECT @@gtidproxy_token, 1", NULL);
-    expect_proxy_error(m, "SET gtidproxy_consistency = 'session', autocommit = 1", NULL);
-    expect_proxy_error(m, "SET gtidproxy_token = 'not a gtid set'", "not a gtid set");
-    expect_proxy_error(m, "SELECT /*gtidproxy: consistency=bogus*/ 1", NULL);
-    expect_proxy_error(m, "SELECT /*gtidproxy: token=zz-top*/ 1", "zz-top");
+    expect_proxy_error(m, "SET gtidproxy_consistency = 'bogus'", ER_PROXY_STMT, "bogus");
+    expect_proxy_error(m, "SET GLOBAL gtidproxy_consistency = 'eventual'", ER_PROXY_STMT, NULL);
+    expect_proxy_error(m, "SELECT @@gtidproxy_nosuch", ER_PROXY_STMT, NULL);
+    expect_proxy_error(m, "SELECT @@gtidproxy_token, 1", ER_PROXY_STMT, NULL);
+    expect_proxy_error(m, "SET gtidproxy_token = 'not a gtid set'", ER_PROXY_STMT, "not a gtid set");
+    expect_proxy_error(m, "SELECT /*gtidproxy: consistency=bogus*/ 1", ER_HINT, NULL);
+    expect_proxy_error(m, "SELECT /*gtidproxy: token=zz-top*/ 1", ER_PROXY_STMT, "zz-top");
+    /* SET with autocommit: the classifier calls it a transaction statement,
+     * not a plain SET; it names our variable all the same. */
+    expect_proxy_error(m, "SET gtidproxy_consistency = 'session', autocommit = 1", ER_PROXY_STMT,
+                       NULL);
     /* Nothing above changed the level. */
     expect_query(m, "SELECT @@gtidproxy_consistency", "global");
     mysql_close(m);
@@ -422,8 +432,6 @@ static void expect_consistency_error(const struct outcome *o)
     assert_string_equal(o->sqlstate, "HY000");
     if (strncmp(o->msg, CU_ER_CONSISTENCY_PREFIX, strlen(CU_ER_CONSISTENCY_PREFIX)) != 0)
         fail_msg("message '%s' does not start with '%s'", o->msg, CU_ER_CONSISTENCY_PREFIX);
-    if (!strstr(o->msg, o->gtid))
-        fail_msg("message '%s' does not name the GTID %s", o->msg, o->gtid);
     assert_int_equal(o->d.out[CU_SESSION][CU_FB_ERROR], 1);
 }
 
@@ -434,9 +442,11 @@ static void test_timeout_error_after_wait(void **state)
     struct outcome o;
     timeout_scenario(CU_MONITOR_BLIND_MS, "\"error\"", &o);
     expect_consistency_error(&o);
-    /* A replica was waited on: the message names it. */
+    /* A replica was waited on: the message names it and the GTID set. */
     if (!strstr(o.msg, "replica1") && !strstr(o.msg, "replica2"))
         fail_msg("message '%s' names no replica", o.msg);
+    if (!strstr(o.msg, o.gtid))
+        fail_msg("message '%s' does not name the GTID %s", o.msg, o.gtid);
     assert_true(o.d.timeouts >= 1);
 }
 
@@ -447,7 +457,8 @@ static void test_timeout_error_no_usable_replica(void **state)
     struct outcome o;
     timeout_scenario(CU_MONITOR_MS, "\"error\"", &o);
     expect_consistency_error(&o);
-    /* No replica was waited on: "no replica ..." wording is fine. */
+    /* No replica was waited on: the message says why ("no replica is
+     * usable ..."), the GTID set is optional here (gatespec.md). */
     if (!strstr(o.msg, "replica"))
         fail_msg("message '%s' says nothing about replicas", o.msg);
 }
@@ -475,6 +486,38 @@ static void test_timeout_stale_after_wait(void **state)
     assert_int_not_equal(o.server, CU_PRIMARY_ID);
     assert_int_equal(o.d.out[CU_SESSION][CU_FB_STALE], 1);
     assert_true(o.d.timeouts >= 1);
+}
+
+/* A hint's wait_ms and fallback replace the config's for one read, and
+ * consistency=eventual reads the (stale) replica with no wait. */
+static void test_hint_overrides_budget_and_chain(void **state)
+{
+    (void)state;
+    skip_direct();
+    start_proxy(CU_MONITOR_BLIND_MS, "{\"wait_timeout_ms\": 3000, \"fallback\": [\"primary\"]}",
+                NULL);
+    MYSQL *m = session(0);
+    int id = fresh_id();
+    stop_both(false);
+    put_row(m, id, "new");
+    char sql[256], val[64], msg[512];
+    bool is_null;
+    unsigned server = 0;
+    read_sql(sql, sizeof sql, "wait_ms=100 fallback=error", id);
+    double t0 = cu_now_ms();
+    unsigned rc = cu_read_try(m, sql, val, sizeof val, &is_null, &server, msg, sizeof msg);
+    double ms = cu_now_ms() - t0;
+    printf("hint wait_ms=100 fallback=error: %u %s after %.1f ms\n", rc, msg, ms);
+    assert_int_equal(rc, CU_ER_CONSISTENCY);
+    assert_true(ms < TIMEOUT_BUDGET_MS + TIMEOUT_SLACK_MS);
+
+    t0 = cu_now_ms();
+    expect_row(m, "consistency=eventual", id, "NULL", &server);
+    ms = cu_now_ms() - t0;
+    printf("hint consistency=eventual: stale row from server %u after %.1f ms\n", server, ms);
+    assert_int_not_equal(server, CU_PRIMARY_ID);
+    assert_true(ms < TIMEOUT_BUDGET_MS);
+    mysql_close(m);
 }
 
 /* ---- levels: global, strong, token ---- */
@@ -597,8 +640,8 @@ static void test_token(void **state)
     printf("C with the token as a hint: server %u\n", server);
 
     printf("bad tokens:\n");
-    expect_proxy_error(b, "SET gtidproxy_token = 'not-a-gtid'", "not-a-gtid");
-    expect_proxy_error(c, "SELECT /*gtidproxy: token=zz-top*/ 1", "zz-top");
+    expect_proxy_error(b, "SET gtidproxy_token = 'not-a-gtid'", ER_PROXY_STMT, "not-a-gtid");
+    expect_proxy_error(c, "SELECT /*gtidproxy: token=zz-top*/ 1", ER_PROXY_STMT, "zz-top");
     mysql_close(b);
     mysql_close(c);
 }
@@ -1035,6 +1078,7 @@ int main(void)
         T(test_timeout_error_no_usable_replica),
         T(test_timeout_stale_replica),
         T(test_timeout_stale_after_wait),
+        T(test_hint_overrides_budget_and_chain),
         T(test_global),
         T(test_strong),
         T(test_token),
