@@ -913,6 +913,12 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
     s->cmd_is_read = d.target == ROUTE_REPLICA;
     s->tried = 0;
     s->g.active = false;
+    if (d.target == ROUTE_REPLICA && com == PROTO_COM_STMT_PREPARE) {
+        size_t idx = session__gate_any_replica(s);
+        log_debug("C#%u %s -> %s (%s)", s->id, proto_com_name(com), px->backends[idx].name, d.why);
+        session__run_on(s, idx);
+        return;
+    }
     if (d.target == ROUTE_REPLICA) {
         log_debug("C#%u %s -> gate (%s)", s->id, proto_com_name(com), d.why);
         session__gate_begin(s, &cr.hint, SIZE_MAX);

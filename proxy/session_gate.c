@@ -19,6 +19,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gtidproxy/proto_frame.h"
 #include "gtidproxy/proto_pcmd.h"
@@ -276,6 +277,26 @@ static void route(struct session *s)
     g->wait_idx = idx;
     uv_timer_start(&s->timer, session__on_timer, g->deadline_ms - now + GATE_GRACE_MS, 0);
     session__run_on(s, idx);
+}
+
+/* A replica for work that reads no data (COM_STMT_PREPARE of a read, whose
+ * executions pass the gate later): one the gate may use, by weighted round
+ * robin; the primary when none is usable. Not counted as a read. */
+size_t session__gate_any_replica(struct session *s)
+{
+    struct proxy *px = px_of(s);
+    uint64_t now = proxy_now_ms();
+    struct gate_replica r[CONFIG_MAX_BACKENDS];
+    for (size_t i = 0; i < px->n_backends; i++) {
+        bool ok = session__replica_usable(s, i, now) &&
+                  monitor_replica_usable(&px->mon, i, cfg_of(s)->max_replica_lag_ms);
+        r[i] = (struct gate_replica){.usable = ok,
+                                     .caught_up = true,
+                                     .weight = ok ? atomic_load(&px->backends[i].weight) : 0};
+    }
+    bool direct;
+    size_t idx = gate_pick(r, px->n_backends, s->w->rr++, &direct);
+    return idx == SIZE_MAX ? px->primary : idx;
 }
 
 /* The strong level's look-up answered (or not yet: 0). */
@@ -590,10 +611,11 @@ static void set_token(struct session *s, struct proto_str v)
 bool session__proxy_stmt(struct session *s, const struct classify_result *cr, const uint8_t *text,
                          size_t n)
 {
-    /* Every shape pcmd_parse answers (and its mistakes: SET GLOBAL, several
-     * statements) is one of these; other traffic pays nothing. */
-    bool maybe = (cr->kind == CLASSIFY_SESSION && cr->sub == CLASSIFY_SUB_SET) ||
-                 (cr->flags & (CLASSIFY_F_SYS_VAR | CLASSIFY_F_GLOBAL_CHANGE)) ||
+    /* Every shape pcmd_parse answers, and its mistakes (SET GLOBAL, SET
+     * with other assignments, several statements), is one of these; other
+     * traffic pays nothing. */
+    bool set = cr->keyword.len == 3 && strncasecmp((const char *)cr->keyword.p, "SET", 3) == 0;
+    bool maybe = set || (cr->flags & CLASSIFY_F_SYS_VAR) ||
                  ((cr->flags & CLASSIFY_F_MULTI_STATEMENT) && cr->kind != CLASSIFY_READ);
     if (!maybe)
         return false;

@@ -55,6 +55,7 @@ void session__track_write(struct session *s, struct bconn *b, const struct proto
  * when it is caught up (a prepared statement's home), or SIZE_MAX. */
 void session__gate_begin(struct session *s, const struct hint_set *hint, size_t prefer);
 void session__gate_retry(struct session *s);
+size_t session__gate_any_replica(struct session *s);
 void session__gate_timer(struct session *s);
 void session__gate_strong_ready(struct session *s);
 int session__gate_before_send(struct session *s, struct bconn *b);
