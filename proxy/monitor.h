@@ -59,7 +59,8 @@ struct mon_backend {
     bool flavor_known;       /* a check succeeded once: flavor/version valid */
     enum gtid_flavor flavor; /* from the server's version string */
     char version[64];        /* e.g. "10.11.6-MariaDB-0+deb12u1" */
-    char last_error[256];    /* the last failed check's reason, "" if none */
+    char last_error[256];    /* the last failed round's reason, "" if none yet
+                                (kept after recovery: health says whether it holds) */
     uint64_t last_error_ms;
 
     _Atomic int health;          /* enum mon_health */
@@ -67,7 +68,8 @@ struct mon_backend {
     atomic_bool replicating;     /* replicas: IO and SQL threads both running */
     _Atomic int64_t lag_ms;      /* replicas: Seconds_Behind_Master * 1000; -1 unknown/NULL */
     _Atomic uint64_t checked_ms; /* last successful health check */
-    _Atomic uint64_t checks, check_failures, polls;
+    _Atomic uint64_t checks, check_failures; /* health checks */
+    _Atomic uint64_t polls; /* queries for `known` sent (primary: strong look-ups) */
 };
 
 struct proxy;
@@ -93,14 +95,17 @@ struct monitor {
     pthread_mutex_t strong_lock;
 
     /* Called from a monitor thread after each strong look-up (answered or
-     * failed); the proxy wakes its workers from it. May be NULL. */
+     * failed); the proxy wakes its workers from it. May be NULL. Set both
+     * before monitor_start (which keeps them and resets everything else). */
     void (*on_strong)(void *arg);
     void *on_strong_arg;
 };
 
 /* Sets up the table for px's backends (flavor of the empty sets: flavor)
- * and starts one thread per backend. Credentials, intervals and timeouts
- * are read from proxy_snap(px)->cfg on every round, so a reload applies.
+ * and starts one thread per backend. m is zeroed or holds only on_strong
+ * and on_strong_arg. A set read from a backend has that backend's flavor.
+ * Credentials, intervals and timeouts are read from proxy_snap(px)->cfg on
+ * every round (credentials at the next connect), so a reload applies.
  * Returns 0, or -1 with the reason in err (nothing left running). */
 int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, char *err,
                   size_t errlen) __attribute__((warn_unused_result));
