@@ -257,6 +257,7 @@ static void mt_check(struct mon_thread *t, const struct config *cfg)
     }
     atomic_store(&be->read_only, ro);
     atomic_store(&be->replicating, st.replicating);
+    atomic_store(&be->applying, st.applying);
     atomic_store(&be->lag_ms, st.lag_ms);
     atomic_store(&be->checked_ms, proxy_now_ms());
     if (!t->primary && t->repl_logged != (int)st.replicating) {
@@ -460,7 +461,7 @@ int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, 
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0) {
         snprintf(err, errlen, "monitor: cannot start a thread: %s", strerror(rc));
-        monitor_stop(m);
+        monitor_free(m);
         return -1;
     }
     return 0;
@@ -468,7 +469,7 @@ int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, 
 
 void monitor_stop(struct monitor *m)
 {
-    if (!m->be)
+    if (!m->be || m->n_threads == 0)
         return;
     atomic_store(&m->stop, true);
     pthread_mutex_lock(&m->wake_lock);
@@ -476,6 +477,14 @@ void monitor_stop(struct monitor *m)
     pthread_mutex_unlock(&m->wake_lock);
     for (size_t i = 0; i < m->n_threads; i++)
         pthread_join(m->threads[i], NULL);
+    m->n_threads = 0;
+}
+
+void monitor_free(struct monitor *m)
+{
+    if (!m->be)
+        return;
+    monitor_stop(m);
     for (size_t i = 0; i < m->n; i++) {
         gtid_set_free(&m->be[i].known);
         pthread_mutex_destroy(&m->be[i].lock);
@@ -501,7 +510,10 @@ bool monitor_replica_usable(struct monitor *m, size_t idx, unsigned max_lag_ms)
     int h = atomic_load(&b->health);
     if (h == MON_UNKNOWN)
         return true;
-    if (h != MON_UP || !atomic_load(&b->replicating))
+    if (h != MON_UP || !atomic_load(&b->applying))
+        return false;
+    size_t p = m->px->primary;
+    if (!atomic_load(&b->replicating) && p < m->n && atomic_load(&m->be[p].health) == MON_UP)
         return false;
     int64_t lag = atomic_load(&b->lag_ms);
     return lag < 0 || (uint64_t)lag <= max_lag_ms;

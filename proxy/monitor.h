@@ -66,6 +66,7 @@ struct mon_backend {
     _Atomic int health;          /* enum mon_health */
     atomic_bool read_only;       /* @@read_only */
     atomic_bool replicating;     /* replicas: IO and SQL threads both running */
+    atomic_bool applying;        /* replicas: the SQL (applier) thread runs */
     _Atomic int64_t lag_ms;      /* replicas: Seconds_Behind_Master * 1000; -1 unknown/NULL */
     _Atomic uint64_t checked_ms; /* last successful health check */
     _Atomic uint64_t checks, check_failures; /* health checks */
@@ -109,14 +110,20 @@ struct monitor {
  * Returns 0, or -1 with the reason in err (nothing left running). */
 int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, char *err,
                   size_t errlen) __attribute__((warn_unused_result));
-/* Stops and joins the threads, frees the table. Idempotent. */
+/* Stops and joins the threads (a hung backend delays this by up to one
+ * timeout). The table stays readable, known sets as they were: workers
+ * may still ask until monitor_free(). Idempotent. */
 void monitor_stop(struct monitor *m);
+/* Stops if needed and frees the table. Idempotent. */
+void monitor_free(struct monitor *m);
 
 /* May backend idx take reads that need replication to be current?
- * Not down, replicating (not false), and lag known and within
- * max_lag_ms (an unknown lag counts as within). Unknown health (the first
- * check has not finished) counts as usable: the gate still waits for
- * what it needs. */
+ * Up, its applier (SQL thread) running, its IO thread running too unless
+ * the primary is not up (then there is nothing newer to fetch, and the
+ * replicas are the freshest copies there are), and its lag within
+ * max_lag_ms (an unknown lag, NULL while the IO thread is disconnected,
+ * counts as within). Unknown health (the first check has not finished)
+ * counts as usable: the gate still waits for what it needs. */
 bool monitor_replica_usable(struct monitor *m, size_t idx, unsigned max_lag_ms);
 /* Is backend idx reachable at all (not MON_DOWN)? For stale reads. */
 bool monitor_reachable(struct monitor *m, size_t idx);

@@ -84,13 +84,16 @@ static bool is_yes(const char *v)
 void mon_repl_status_add(struct mon_repl_status *st, const struct mon_repl_cols *c,
                          const char *const *row, size_t n)
 {
-    bool running = is_yes(cell(row, n, c->io)) && is_yes(cell(row, n, c->sql));
+    bool applying = is_yes(cell(row, n, c->sql));
+    bool running = is_yes(cell(row, n, c->io)) && applying;
     int64_t lag = mon_lag_ms(cell(row, n, c->lag));
     if (st->rows == 0) {
         st->replicating = running;
+        st->applying = applying;
         st->lag_ms = lag;
     } else {
         st->replicating = st->replicating && running;
+        st->applying = st->applying && applying;
         /* One channel of unknown lag makes the whole lag unknown. */
         st->lag_ms = st->lag_ms < 0 || lag < 0 ? -1 : (lag > st->lag_ms ? lag : st->lag_ms);
     }

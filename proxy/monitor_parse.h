@@ -51,6 +51,7 @@ void mon_repl_cols_note(struct mon_repl_cols *c, int idx, const char *name);
 struct mon_repl_status {
     size_t rows;
     bool replicating; /* rows > 0 and every row's IO and SQL threads are "Yes" */
+    bool applying;    /* rows > 0 and every row's SQL thread is "Yes" */
     int64_t lag_ms;   /* the largest row's lag; -1 when no row, or any row's is NULL/absent */
 };
 

@@ -12,7 +12,8 @@
  *   - strong: a look-up answers with a set holding the latest write,
  *     requests made while the primary cannot answer share one look-up, and
  *     a dead primary makes the look-up fail with a reason;
- *   - monitor_stop returns promptly and twice.
+ *   - monitor_stop returns promptly and twice; the table stays readable
+ *     until monitor_free.
  * The monitor needs no proxy process, so this also runs in direct mode.
  * Every cluster change is undone before its test ends.
  */
@@ -195,7 +196,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    monitor_stop(&mon); /* a no-op when the last test stopped it */
+    monitor_free(&mon); /* a no-op when the last test freed it */
     gtid_set_free(&need);
     if (primary_conn)
         mysql_close(primary_conn);
@@ -503,8 +504,14 @@ static void test_stop_is_prompt(void **state)
     uint64_t took = now_ms() - start;
     printf("monitor_stop took %llu ms\n", (unsigned long long)took);
     assert_true(took < 1000); /* threads sleep on wake_cond, not in a query */
-    assert_null(mon.be);
+    assert_int_equal(mon.n_threads, 0);
     monitor_stop(&mon); /* idempotent */
+    /* The table stays readable after the threads stopped (workers may
+     * still ask while they drain). */
+    assert_true(monitor_reachable(&mon, 0));
+    monitor_free(&mon);
+    assert_null(mon.be);
+    monitor_free(&mon); /* idempotent */
     assert_false(monitor_reachable(&mon, 0));
 }
 

@@ -197,17 +197,18 @@ static void test_one_row(void **state)
     (void)state;
     static const struct {
         const char *io, *sql, *lag;
-        bool replicating;
+        bool replicating, applying;
         int64_t lag_ms;
     } cases[] = {
-        {"Yes", "Yes", "0", true, 0},
-        {"Yes", "Yes", "7", true, 7000},
-        {"Yes", "No", NULL, false, -1}, /* SQL thread stopped: lag NULL */
-        {"No", "Yes", "3", false, 3000},
-        {"Connecting", "Yes", "0", false, 0}, /* MySQL's IO thread before it connected */
-        {"Preparing", "Yes", "0", false, 0},  /* MariaDB's */
-        {"yes", "Yes", "0", false, 0},        /* only the server's exact spelling */
-        {NULL, "Yes", "0", false, 0},
+        {"Yes", "Yes", "0", true, true, 0},
+        {"Yes", "Yes", "7", true, true, 7000},
+        {"Yes", "No", NULL, false, false, -1}, /* SQL thread stopped: lag NULL */
+        {"No", "Yes", "3", false, true, 3000},
+        {"Connecting", "Yes", "0", false, true, 0}, /* MySQL's IO thread before it connected */
+        {"Preparing", "Yes", "0", false, true, 0},  /* MariaDB's */
+        {"yes", "Yes", "0", false, true, 0},        /* only the server's exact spelling */
+        {NULL, "Yes", "0", false, true, 0},
+        {"Yes", "no", "0", false, false, 0},
     };
     for (int flavor = 0; flavor < 2; flavor++) {
         const char *const *names = flavor ? mysql_cols : mariadb_cols;
@@ -220,9 +221,10 @@ static void test_one_row(void **state)
             mon_repl_status_init(&st);
             mon_repl_status_add(&st, &c, row, n);
             assert_int_equal(st.rows, 1);
-            if (st.replicating != cases[i].replicating || st.lag_ms != cases[i].lag_ms)
-                fail_msg("flavor %d case %zu: replicating %d lag %lld", flavor, i,
-                         (int)st.replicating, (long long)st.lag_ms);
+            if (st.replicating != cases[i].replicating || st.applying != cases[i].applying ||
+                st.lag_ms != cases[i].lag_ms)
+                fail_msg("flavor %d case %zu: replicating %d applying %d lag %lld", flavor, i,
+                         (int)st.replicating, (int)st.applying, (long long)st.lag_ms);
         }
     }
 }
@@ -258,6 +260,7 @@ static void test_rows_fold(void **state)
         mon_repl_status_add(&st, &c, order ? b : a, MYSQL_NCOLS);
         mon_repl_status_add(&st, &c, order ? a : b, MYSQL_NCOLS);
         assert_false(st.replicating);
+        assert_false(st.applying);
         assert_int_equal(st.lag_ms, -1);
     }
 
