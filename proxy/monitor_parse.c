@@ -52,6 +52,7 @@ void mon_repl_status_init(struct mon_repl_status *st)
 {
     st->rows = 0;
     st->replicating = false;
+    st->applying = false;
     st->lag_ms = -1;
 }
 

@@ -237,9 +237,11 @@ static void test_rows_fold(void **state)
     struct mon_repl_status st;
 
     /* No row: the server does not replicate. */
+    memset(&st, 0xA5, sizeof st); /* init must set every field */
     mon_repl_status_init(&st);
     assert_int_equal(st.rows, 0);
     assert_false(st.replicating);
+    assert_false(st.applying);
     assert_int_equal(st.lag_ms, -1);
 
     /* Two channels: both must run; the lag is the larger. */
