@@ -133,8 +133,8 @@ size_t gate_pick(const struct gate_replica *r, size_t n, uint64_t rr, bool *dire
     if (direct)
         *direct = false;
 
-    /* 1. Weighted round robin over the caught-up ones, the scheme
-     *    session__pick_replica uses: rr % total weight, then walk. */
+    /* 1. Weighted round robin over the caught-up ones: rr % total weight,
+     *    then walk. */
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++)
         if (r[i].usable && r[i].caught_up)

@@ -162,6 +162,9 @@ size_t gate_pick(const struct gate_replica *r, size_t n, uint64_t rr, bool *dire
  * Errors: the writer's (check proto_wr_finish).
  */
 void gate_wait_sql(struct proto_wr *w, const struct gtid_set *need, unsigned timeout_ms);
+/* At most this many bytes of it are not the need's text (size a buffer
+ * as gtid_set_format_len(need) + GATE_WAIT_SQL_FIXED). */
+#define GATE_WAIT_SQL_FIXED 160
 
 #define GATE_WAIT_TIMEOUT_ERRNO 1242
 

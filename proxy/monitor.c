@@ -502,21 +502,30 @@ void monitor_free(struct monitor *m)
 
 /* ---- what workers ask ---- */
 
-bool monitor_replica_usable(struct monitor *m, size_t idx, unsigned max_lag_ms)
+const char *monitor_unusable_why(struct monitor *m, size_t idx, unsigned max_lag_ms)
 {
     if (idx >= m->n)
-        return false;
+        return "not monitored";
     struct mon_backend *b = &m->be[idx];
     int h = atomic_load(&b->health);
     if (h == MON_UNKNOWN)
-        return true;
-    if (h != MON_UP || !atomic_load(&b->applying))
-        return false;
+        return NULL;
+    if (h != MON_UP)
+        return "down";
+    if (!atomic_load(&b->applying))
+        return "SQL thread stopped";
     size_t p = m->px->primary;
     if (!atomic_load(&b->replicating) && p < m->n && atomic_load(&m->be[p].health) == MON_UP)
-        return false;
+        return "IO thread stopped";
     int64_t lag = atomic_load(&b->lag_ms);
-    return lag < 0 || (uint64_t)lag <= max_lag_ms;
+    if (lag >= 0 && (uint64_t)lag > max_lag_ms)
+        return "lagging";
+    return NULL;
+}
+
+bool monitor_replica_usable(struct monitor *m, size_t idx, unsigned max_lag_ms)
+{
+    return monitor_unusable_why(m, idx, max_lag_ms) == NULL;
 }
 
 bool monitor_reachable(struct monitor *m, size_t idx)

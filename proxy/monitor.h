@@ -125,6 +125,9 @@ void monitor_free(struct monitor *m);
  * counts as within). Unknown health (the first check has not finished)
  * counts as usable: the gate still waits for what it needs. */
 bool monitor_replica_usable(struct monitor *m, size_t idx, unsigned max_lag_ms);
+/* Why not (static text: "down", "SQL thread stopped", "IO thread
+ * stopped", "lagging"), or NULL when usable. */
+const char *monitor_unusable_why(struct monitor *m, size_t idx, unsigned max_lag_ms);
 /* Is backend idx reachable at all (not MON_DOWN)? For stale reads. */
 bool monitor_reachable(struct monitor *m, size_t idx);
 

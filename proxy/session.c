@@ -432,7 +432,7 @@ static void login_packet(struct session *s)
 
 /* Backends the current command already failed on (CONFIG_MAX_BACKENDS
  * bits). */
-static bool was_tried(const struct session *s, size_t idx)
+bool session__was_tried(const struct session *s, size_t idx)
 {
     return (s->tried >> idx) & 1u;
 }
@@ -442,34 +442,6 @@ void session__mark_tried(struct session *s, size_t idx)
     s->tried |= UINT64_C(1) << idx;
 }
 
-bool session__replica_usable(struct session *s, size_t i, uint64_t now)
-{
-    struct backend_info *b = &px_of(s)->backends[i];
-    return b->role == BACKEND_ROLE_REPLICA && atomic_load(&b->weight) > 0 &&
-           atomic_load(&b->down_until_ms) <= now && !was_tried(s, i);
-}
-
-/* Weighted round-robin over usable replicas; the primary when none is. */
-size_t session__pick_replica(struct session *s)
-{
-    struct proxy *px = px_of(s);
-    uint64_t now = proxy_now_ms(), total = 0;
-    for (size_t i = 0; i < px->n_backends; i++)
-        if (session__replica_usable(s, i, now))
-            total += atomic_load(&px->backends[i].weight);
-    if (total == 0)
-        return px->primary;
-    uint64_t r = s->w->rr++ % total;
-    for (size_t i = 0; i < px->n_backends; i++) {
-        if (!session__replica_usable(s, i, now))
-            continue;
-        uint64_t wgt = atomic_load(&px->backends[i].weight);
-        if (r < wgt)
-            return i;
-        r -= wgt;
-    }
-    return px->primary;
-}
 
 /* Sends the command to its backend once that connection is ready and has
  * the session's schema and variables. */
@@ -666,8 +638,10 @@ void session_backend_failed(struct session *s, struct bconn *b, int gp_err, cons
     }
     if (s->cmd_is_read) {
         session__mark_tried(s, b->idx);
-        size_t next = session__pick_replica(s);
-        if (!(next == px->primary && was_tried(s, px->primary))) {
+        size_t next = session__pick_replica(s, false);
+        if (next == SIZE_MAX)
+            next = px->primary;
+        if (!session__was_tried(s, next)) {
             log_info("C#%u read moved to %s: %s failed: %s", s->id, px->backends[next].name, name,
                      why);
             session__run_on(s, next);
@@ -914,7 +888,9 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
     s->tried = 0;
     s->g.active = false;
     if (d.target == ROUTE_REPLICA && com == PROTO_COM_STMT_PREPARE) {
-        size_t idx = session__gate_any_replica(s);
+        size_t idx = session__pick_replica(s, true);
+        if (idx == SIZE_MAX)
+            idx = px->primary;
         log_debug("C#%u %s -> %s (%s)", s->id, proto_com_name(com), px->backends[idx].name, d.why);
         session__run_on(s, idx);
         return;

@@ -71,7 +71,6 @@ struct sess_gate {
     uint64_t strong_ticket;
     enum fallback_step chain[CONFIG_MAX_FALLBACK];
     unsigned n_chain, next_step;
-    bool hint_token;          /* need includes the hint's token */
     char why[256];            /* why the replicas did not serve (for ERR 9005) */
 };
 

@@ -31,8 +31,8 @@
 /* How long past its budget a wait may stay unanswered before the replica
  * is abandoned (the server's own timeout normally answers first). */
 #define GATE_GRACE_MS 100
-/* Catch-up wait statements stay far below this. */
-#define GATE_SQL_MAX 256
+/* Wait statements up to this size are built on the stack. */
+#define GATE_SQL_MAX 512
 
 static struct proxy *px_of(struct session *s)
 {
@@ -117,17 +117,38 @@ static void finish_answered(struct session *s)
     session__command_answered(s);
 }
 
-/* A replica that may serve a stale read: reachable, weighted, not failed
- * for this command. Round robin over them; SIZE_MAX when none. */
-static size_t stale_replica(struct session *s)
+/* Why replica i cannot take a read now, NULL when it can: the session's
+ * reasons (failed for this read, weight 0, refused a connection lately),
+ * then the monitor's (fresh: may serve gated reads; else: reachable). */
+static const char *replica_unusable(struct session *s, size_t i, uint64_t now, bool fresh)
+{
+    struct proxy *px = px_of(s);
+    struct backend_info *b = &px->backends[i];
+    if (b->role != BACKEND_ROLE_REPLICA)
+        return "not a replica";
+    if (session__was_tried(s, i))
+        return "failed for this read";
+    if (atomic_load(&b->weight) == 0)
+        return "weight 0";
+    if (atomic_load(&b->down_until_ms) > now)
+        return "refused a connection";
+    if (fresh)
+        return monitor_unusable_why(&px->mon, i, cfg_of(s)->max_replica_lag_ms);
+    return monitor_reachable(&px->mon, i) ? NULL : "down";
+}
+
+size_t session__pick_replica(struct session *s, bool fresh)
 {
     struct proxy *px = px_of(s);
     uint64_t now = proxy_now_ms();
-    size_t n = 0, pick[CONFIG_MAX_BACKENDS];
-    for (size_t i = 0; i < px->n_backends; i++)
-        if (session__replica_usable(s, i, now) && monitor_reachable(&px->mon, i))
-            pick[n++] = i;
-    return n ? pick[s->w->rr++ % n] : SIZE_MAX;
+    struct gate_replica r[CONFIG_MAX_BACKENDS];
+    for (size_t i = 0; i < px->n_backends; i++) {
+        bool ok = replica_unusable(s, i, now, fresh) == NULL;
+        r[i] = (struct gate_replica){
+            .usable = ok, .caught_up = true, .weight = ok ? atomic_load(&px->backends[i].weight) : 0};
+    }
+    bool direct;
+    return gate_pick(r, px->n_backends, s->w->rr++, &direct);
 }
 
 /* Walks the rest of the fallback chain (why: what failed, for logs and
@@ -152,7 +173,7 @@ static void fallback(struct session *s, const char *why)
             session__run_on(s, px_of(s)->primary);
             return;
         case FALLBACK_REPLICA: {
-            size_t idx = stale_replica(s);
+            size_t idx = session__pick_replica(s, false);
             if (idx == SIZE_MAX)
                 continue;
             log_debug("C#%u %s read -> %s, may be stale (%s)", s->id, gate_level_name(g->level),
@@ -192,23 +213,8 @@ static void need_text(struct session *s, char *buf, size_t cap)
     buf[n] = '\0';
 }
 
-/* Why replica i cannot take gated reads now (for the ERR and the log). */
-static const char *unusable_why(struct session *s, size_t i, uint64_t now)
-{
-    struct proxy *px = px_of(s);
-    struct mon_backend *m = &px->mon.be[i];
-    if ((s->tried >> i) & 1u)
-        return "failed for this read";
-    if (atomic_load(&px->backends[i].weight) == 0)
-        return "weight 0";
-    if (atomic_load(&px->backends[i].down_until_ms) > now || atomic_load(&m->health) == MON_DOWN)
-        return "down";
-    if (!atomic_load(&m->replicating))
-        return "not replicating";
-    return "lagging";
-}
-
-/* "need 0-1-42; replica1 not replicating, replica2 down" into g->why. */
+/* "needs 0-1-42; no replica usable: replica1 SQL thread stopped,
+ * replica2 down" into g->why. */
 static void explain_none_usable(struct session *s, uint64_t now)
 {
     struct proxy *px = px_of(s);
@@ -219,7 +225,7 @@ static void explain_none_usable(struct session *s, uint64_t now)
     for (size_t i = 0; i < px->n_backends && n < sizeof s->g.why; i++)
         if (px->backends[i].role == BACKEND_ROLE_REPLICA)
             n += (size_t)snprintf(s->g.why + n, sizeof s->g.why - n, " %s %s,", bname(s, i),
-                                  unusable_why(s, i, now));
+                                  replica_unusable(s, i, now, true));
     if (n > 0 && n < sizeof s->g.why && s->g.why[n - 1] == ',')
         s->g.why[n - 1] = '\0';
 }
@@ -229,14 +235,12 @@ static void route(struct session *s)
 {
     struct proxy *px = px_of(s);
     struct sess_gate *g = &s->g;
-    const struct config *cfg = cfg_of(s);
     uint64_t now = proxy_now_ms();
     bool empty = gtid_set_is_empty(&s->need);
     struct gate_replica r[CONFIG_MAX_BACKENDS];
     for (size_t i = 0; i < px->n_backends; i++) {
         r[i] = (struct gate_replica){0};
-        if (!session__replica_usable(s, i, now) ||
-            !monitor_replica_usable(&px->mon, i, cfg->max_replica_lag_ms))
+        if (replica_unusable(s, i, now, true))
             continue;
         r[i].usable = true;
         r[i].weight = atomic_load(&px->backends[i].weight);
@@ -277,26 +281,6 @@ static void route(struct session *s)
     g->wait_idx = idx;
     uv_timer_start(&s->timer, session__on_timer, g->deadline_ms - now + GATE_GRACE_MS, 0);
     session__run_on(s, idx);
-}
-
-/* A replica for work that reads no data (COM_STMT_PREPARE of a read, whose
- * executions pass the gate later): one the gate may use, by weighted round
- * robin; the primary when none is usable. Not counted as a read. */
-size_t session__gate_any_replica(struct session *s)
-{
-    struct proxy *px = px_of(s);
-    uint64_t now = proxy_now_ms();
-    struct gate_replica r[CONFIG_MAX_BACKENDS];
-    for (size_t i = 0; i < px->n_backends; i++) {
-        bool ok = session__replica_usable(s, i, now) &&
-                  monitor_replica_usable(&px->mon, i, cfg_of(s)->max_replica_lag_ms);
-        r[i] = (struct gate_replica){.usable = ok,
-                                     .caught_up = true,
-                                     .weight = ok ? atomic_load(&px->backends[i].weight) : 0};
-    }
-    bool direct;
-    size_t idx = gate_pick(r, px->n_backends, s->w->rr++, &direct);
-    return idx == SIZE_MAX ? px->primary : idx;
 }
 
 /* The strong level's look-up answered (or not yet: 0). */
@@ -361,7 +345,7 @@ void session__gate_begin(struct session *s, const struct hint_set *hint, size_t 
     const struct gtid_set *token = gtid_set_is_empty(&s->token) ? NULL : &s->token;
     bool token_always = token != NULL;
     if (g->level == GATE_TOKEN && hinted && (hint->keys & HINT_K_TOKEN)) {
-        size_t off;
+        size_t off = 0;
         int rc = gtid_set_parse(&s->scratch, (const char *)hint->token.p, hint->token.len, &off);
         if (rc != 0 || (token && gtid_set_union(&s->scratch, token) != 0)) {
             g->active = false;
@@ -448,25 +432,25 @@ int session__gate_before_send(struct session *s, struct bconn *b)
         return 0;
     uint64_t now = proxy_now_ms();
     unsigned left = now < g->deadline_ms ? (unsigned)(g->deadline_ms - now) : 0;
+    /* The statement is its fixed text plus the need's; a need too long for
+     * the stack (many domains or uuids) gets the heap. */
     char sql[GATE_SQL_MAX];
     struct buf big = {0};
-    struct proto_wr w;
-    proto_wr_init(&w, sql, sizeof sql);
-    gate_wait_sql(&w, &s->need, left);
-    const char *text = sql;
-    size_t len = w.len;
-    if (proto_wr_finish(&w) != PROTO_OK) {
-        /* A need too large for the stack buffer (many domains / uuids). */
-        size_t cap = gtid_set_format_len(&s->need) + GATE_SQL_MAX;
+    size_t cap = gtid_set_format_len(&s->need) + GATE_WAIT_SQL_FIXED;
+    char *text = sql;
+    if (cap > sizeof sql) {
         if (buf_reserve(&big, cap) != 0) {
             session__reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
             return -1;
         }
-        proto_wr_init(&w, big.data, cap);
-        gate_wait_sql(&w, &s->need, left);
-        text = (const char *)big.data;
-        len = w.len;
+        text = (char *)big.data;
+    } else {
+        cap = sizeof sql;
     }
+    struct proto_wr w;
+    proto_wr_init(&w, text, cap);
+    gate_wait_sql(&w, &s->need, left);
+    size_t len = w.len;
     g->phase = GPH_WAIT_SENT;
     g->wait_started_us = proxy_now_us();
     int rc;

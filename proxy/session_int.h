@@ -26,13 +26,10 @@ void session__reply_error(struct session *s, enum gp_error e, const char *fmt, .
     __attribute__((format(printf, 3, 4)));
 void session__reply_ok(struct session *s);
 
-/* A replica that may take reads now (up, weight > 0, not tried yet for this
- * command); weighted round-robin over them, the primary when there is none. */
-bool session__replica_usable(struct session *s, size_t idx, uint64_t now);
-size_t session__pick_replica(struct session *s);
 
 /* Backends the current command failed on (one bit per index). */
 void session__mark_tried(struct session *s, size_t idx);
+bool session__was_tried(const struct session *s, size_t idx);
 /* Starts (or continues) the current command on backend idx. */
 void session__run_on(struct session *s, size_t idx);
 /* Sends the command to b, which is ready (synced, statement prepared). */
@@ -55,7 +52,12 @@ void session__track_write(struct session *s, struct bconn *b, const struct proto
  * when it is caught up (a prepared statement's home), or SIZE_MAX. */
 void session__gate_begin(struct session *s, const struct hint_set *hint, size_t prefer);
 void session__gate_retry(struct session *s);
-size_t session__gate_any_replica(struct session *s);
+/* A replica by weighted round robin, SIZE_MAX when none qualifies: fresh =
+ * one the gate may use (monitor: up, applying, within lag; also for
+ * COM_STMT_PREPARE), else any reachable one (stale reads). Never one
+ * the current command failed on, one with weight 0, or one that refused a
+ * connection in the last 2 s. */
+size_t session__pick_replica(struct session *s, bool fresh);
 void session__gate_timer(struct session *s);
 void session__gate_strong_ready(struct session *s);
 int session__gate_before_send(struct session *s, struct bconn *b);

@@ -87,3 +87,19 @@ char *cluster_query_value(MYSQL *m, const char *sql)
     mysql_free_result(res);
     return v;
 }
+
+pid_t cluster_node_pid(int node)
+{
+    const char *dir = need_env("GTIDPROXY_CLUSTER_DIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/node%d/mariadbd.pid", dir, node);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    long pid = 0;
+    int got = fscanf(f, "%ld", &pid);
+    fclose(f);
+    if (got != 1 || pid <= 1)
+        fail_msg("%s holds no pid", path);
+    return (pid_t)pid;
+}

@@ -6,6 +6,8 @@
 #ifndef GTIDPROXY_CLUSTER_ENV_H
 #define GTIDPROXY_CLUSTER_ENV_H
 
+#include <sys/types.h>
+
 #include <mysql.h>
 
 /* Node 0 is the primary, 1..N the replicas. */
@@ -34,5 +36,9 @@ void cluster_exec(MYSQL *m, const char *sql);
 /* Runs a query returning one row of one column; returns a malloc'ed copy of
  * the value ("NULL" for SQL NULL). Fails the test on error or no row. */
 char *cluster_query_value(MYSQL *m, const char *sql);
+
+/* The server process of node i (from $GTIDPROXY_CLUSTER_DIR/node<i>/
+ * mariadbd.pid), for SIGSTOP/SIGCONT; fails the test when unknown. */
+pid_t cluster_node_pid(int node);
 
 #endif

@@ -30,6 +30,7 @@
  */
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -904,6 +905,47 @@ static void test_read_only_trx_waited(void **state)
 #define EVENTUAL_READ "SELECT /*gtidproxy: consistency=eventual*/ @@server_id"
 
 /* n eventual reads on m; per server id. */
+/* Both replicas frozen (SIGSTOP) while the monitor has not noticed: the
+ * gate waits on one that never answers; at the end of the budget (plus
+ * the proxy's 100 ms grace) it abandons that connection and the read runs
+ * on the primary, fresh, instead of hanging. */
+static void test_silent_replica_is_abandoned(void **state)
+{
+    (void)state;
+    skip_direct();
+    char cons[128];
+    snprintf(cons, sizeof cons, "{\"wait_timeout_ms\": %d, \"fallback\": [\"primary\"]}",
+             TIMEOUT_BUDGET_MS);
+    start_proxy(CU_MONITOR_BLIND_MS, cons, NULL);
+    MYSQL *m = session(0);
+    int id = fresh_id();
+    put_row(m, id, "old");
+    cu_sync_replicas(&env);
+    pid_t r1 = cluster_node_pid(1), r2 = cluster_node_pid(2);
+    size_t mark = proxy_log_mark(&px);
+    assert_int_equal(kill(r1, SIGSTOP), 0);
+    assert_int_equal(kill(r2, SIGSTOP), 0);
+    put_row(m, id, "new");
+    char sql[256], val[64], msg[512];
+    read_sql(sql, sizeof sql, NULL, id);
+    bool is_null;
+    unsigned server;
+    double t0 = cu_now_ms();
+    unsigned rc = cu_read_try(m, sql, val, sizeof val, &is_null, &server, msg, sizeof msg);
+    double ms = cu_now_ms() - t0;
+    kill(r1, SIGCONT); /* before any assertion: later tests need them */
+    kill(r2, SIGCONT);
+    printf("frozen replicas: '%s' from server %u after %.1f ms (%s)\n", val, server, ms,
+           rc ? msg : "ok");
+    assert_int_equal(rc, 0);
+    assert_string_equal(val, "new");
+    assert_int_equal(server, 1);
+    assert_true(ms >= TIMEOUT_BUDGET_MS);
+    assert_true(ms < TIMEOUT_BUDGET_MS + 100 + TIMEOUT_SLACK_MS);
+    assert_true(proxy_log_wait(&px, mark, "did not answer within", 2000));
+    mysql_close(m);
+}
+
 static void eventual_reads(MYSQL *m, int n, unsigned seen[8])
 {
     memset(seen, 0, 8 * sizeof seen[0]);
@@ -1078,6 +1120,7 @@ int main(void)
         T(test_timeout_error_no_usable_replica),
         T(test_timeout_stale_replica),
         T(test_timeout_stale_after_wait),
+        T(test_silent_replica_is_abandoned),
         T(test_hint_overrides_budget_and_chain),
         T(test_global),
         T(test_strong),

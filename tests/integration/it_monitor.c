@@ -131,21 +131,6 @@ static void write_on_primary(void)
     free(pos);
 }
 
-static pid_t primary_pid(void)
-{
-    const char *dir = getenv("GTIDPROXY_CLUSTER_DIR");
-    assert_non_null(dir);
-    char path[512];
-    snprintf(path, sizeof path, "%s/node0/mariadbd.pid", dir);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    long pid = 0;
-    assert_int_equal(fscanf(f, "%ld", &pid), 1);
-    fclose(f);
-    assert_true(pid > 1);
-    return (pid_t)pid;
-}
-
 /* ---- group ---- */
 
 static int group_setup(void **state)
@@ -429,7 +414,7 @@ static void test_strong_requests_share_a_lookup(void **state)
 {
     (void)state;
     write_on_primary();
-    pid_t pid = primary_pid();
+    pid_t pid = cluster_node_pid(0);
     uint64_t lookups = atomic_load(&mon.be[PRIMARY].polls);
     assert_int_equal(kill(pid, SIGSTOP), 0);
     uint64_t t1 = monitor_strong_request(&mon);

@@ -442,6 +442,19 @@ static void test_wait_sql(void **state)
     wait_sql_is(GTID_FLAVOR_MYSQL, U2 ":3," U1 ":1-5:Ops:7", 1500,
                 MY_WAIT(U1 ":1-5:ops:7," U2 ":3", "1.500"));
     wait_sql_is(GTID_FLAVOR_MYSQL, U1 ":1-5", 60000, MY_WAIT(U1 ":1-5", "60.000"));
+    /* Callers size buffers with GATE_WAIT_SQL_FIXED: the longest fixed part
+     * (MySQL's function name, the longest timeout) fits it. */
+    for (int f = 0; f < 2; f++) {
+        struct gtid_set need;
+        parse(&need, f ? GTID_FLAVOR_MYSQL : GTID_FLAVOR_MARIADB, f ? U1 ":1-5" : "0-1-8");
+        char buf[512];
+        struct proto_wr w;
+        proto_wr_init(&w, buf, sizeof buf);
+        gate_wait_sql(&w, &need, 4294967295u);
+        assert_int_equal(proto_wr_finish(&w), PROTO_OK);
+        assert_true(w.len - gtid_set_format_len(&need) <= GATE_WAIT_SQL_FIXED);
+        gtid_set_free(&need);
+    }
 }
 
 /* The wait statement is a read-only-looking SELECT under a SET of a user
