@@ -10,7 +10,8 @@
 #   cluster.sh lag R on|off      stop / start replica R's SQL thread (R = 1..N)
 #   cluster.sh delay R SECONDS   CHANGE MASTER TO MASTER_DELAY=SECONDS on replica R
 #   cluster.sh kill NODE         SIGKILL a node (NODE = primary | replicaR | 0..N)
-#   cluster.sh start NODE        start a killed node again with the same settings
+#   cluster.sh start NODE        start a killed node again with the same settings;
+#                                returns once the replicas' IO threads reconnected
 #
 # Environment (all optional):
 #   GTIDPROXY_CLUSTER_DIR    data directory (default /tmp/gtidproxy-cluster); one cluster
@@ -110,6 +111,18 @@ replica_running() {
   row=$(mariadb --no-defaults -uroot -S "$(node_dir "$1")/mariadbd.sock" -E \
     -e 'SHOW SLAVE STATUS' 2>/dev/null) || return 1
   grep -q 'Slave_IO_Running: Yes' <<<"$row" && grep -q 'Slave_SQL_Running: Yes' <<<"$row"
+}
+
+wait_io_running() {
+  local deadline=$((SECONDS + UP_TIMEOUT))
+  until mariadb --no-defaults -uroot -S "$(node_dir "$1")/mariadbd.sock" -E \
+          -e 'SHOW SLAVE STATUS' 2>/dev/null | grep -q 'Slave_IO_Running: Yes'; do
+    if ((SECONDS > deadline)); then
+      node_sql "$1" 'SHOW SLAVE STATUS' >&2 || true
+      die "$(node_name "$1")'s IO thread did not reconnect within ${UP_TIMEOUT}s"
+    fi
+    sleep 0.1
+  done
 }
 
 # A replica is caught up when its gtid_slave_pos holds the primary's binlog position.
@@ -287,6 +300,16 @@ cmd_start() {
   start_node "$i"
   wait_node_up "$i"
   [ "$i" = 0 ] || node_sql "$i" 'START SLAVE'
+  # Back only once replication reconnected: a replica's IO thread retries
+  # every MASTER_CONNECT_RETRY (1 s), and a proxy's monitor rightly keeps
+  # reads off a replica whose IO thread is down while the primary is up.
+  local r
+  for ((r = 1; r <= REPLICAS; r++)); do
+    if [ "$i" = 0 ] || [ "$i" = "$r" ]; then
+      node_alive "$r" && wait_io_running "$r"
+    fi
+  done
+  return 0
 }
 
 cmd_sql() {
