@@ -430,7 +430,8 @@ static int load_consistency(struct ctx *c, const json_t *root, struct config *cf
 /* Optional sections of plain numbers/enums with defaults. */
 static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
 {
-    static const char *const admin_keys[] = {"address", "port", NULL};
+    static const char *const admin_keys[] = {"address", "port", "token", "max_connections",
+                                              "max_body_bytes", NULL};
     static const char *const limit_keys[] = {"max_client_connections", "max_packet_size",
                                              "buffer_high_water", NULL};
     static const char *const timeout_keys[] = {"connect_ms", "client_idle_ms", "backend_query_ms",
@@ -455,7 +456,12 @@ static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
     if (admin) {
         if (check_object(c, admin, "admin", admin_keys) != 0 ||
             get_str(c, admin, "admin", "address", false, "127.0.0.1", &cfg->admin_address) != 0 ||
-            get_u32(c, admin, "admin", "port", true, 1, 65535, 0, &port) != 0)
+            get_u32(c, admin, "admin", "port", true, 1, 65535, 0, &port) != 0 ||
+            get_str(c, admin, "admin", "token", false, NULL, &cfg->admin_token) != 0 ||
+            get_u32(c, admin, "admin", "max_connections", false, 1, 10000, 64,
+                    &cfg->admin_max_connections) != 0 ||
+            get_u32(c, admin, "admin", "max_body_bytes", false, 0, 16777216, 65536,
+                    &cfg->admin_max_body) != 0)
             goto out;
         cfg->admin_enabled = true;
         cfg->admin_port = (uint16_t)port;
@@ -562,6 +568,7 @@ void config_free(struct config *cfg)
     free(cfg->users);
     free(cfg->file);
     free(cfg->admin_address);
+    free(cfg->admin_token);
     free(cfg->backend_user);
     free(cfg->backend_password);
     free(cfg->monitor_user);

@@ -103,6 +103,9 @@ struct config {
     bool admin_enabled; /* "admin" present */
     char *admin_address;
     uint16_t admin_port;
+    char *admin_token;              /* bearer token every request must carry, or NULL */
+    unsigned admin_max_connections; /* open HTTP connections at once */
+    unsigned admin_max_body;        /* request body bytes accepted */
     struct config_backend *backends;
     size_t n_backends;
     struct config_user *users;

@@ -4,6 +4,7 @@
  */
 #include "proxy.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,37 @@ uint64_t proxy_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+int64_t proxy_unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *backend_admin_name(enum backend_admin a)
+{
+    switch (a) {
+#define BACKEND_ADMIN_CASE(name, text)                                                             \
+    case name:                                                                                     \
+        return text;
+        BACKEND_ADMIN_LIST(BACKEND_ADMIN_CASE)
+#undef BACKEND_ADMIN_CASE
+    }
+    return "?";
+}
+
+void proxy_backend_error(struct proxy *px, size_t idx, const char *fmt, ...)
+{
+    struct backend_info *b = &px->backends[idx];
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&b->err_lock);
+    vsnprintf(b->last_error, sizeof b->last_error, fmt, ap);
+    b->last_error_unix_ms = proxy_unix_ms();
+    pthread_mutex_unlock(&b->err_lock);
+    va_end(ap);
+}
+
 static struct proxy_snapshot *snapshot_new(struct config *cfg, char *err, size_t errlen)
 {
     struct proxy_snapshot *s = calloc(1, sizeof *s);
@@ -40,6 +72,7 @@ static struct proxy_snapshot *snapshot_new(struct config *cfg, char *err, size_t
         return NULL;
     }
     s->cfg = cfg;
+    s->loaded_unix_ms = proxy_unix_ms();
     return s;
 }
 
@@ -64,6 +97,7 @@ int proxy_init(struct proxy *px, struct config *cfg, char *err, size_t errlen)
         px->backends[i].port = b->port;
         px->backends[i].role = b->role;
         atomic_init(&px->backends[i].weight, b->weight);
+        pthread_mutex_init(&px->backends[i].err_lock, NULL);
         if (b->role == BACKEND_ROLE_PRIMARY)
             px->primary = i;
         char why[256];
@@ -72,6 +106,9 @@ int proxy_init(struct proxy *px, struct config *cfg, char *err, size_t errlen)
     }
     pthread_mutex_init(&px->profile_lock, NULL);
     pthread_mutex_init(&px->writes_lock, NULL);
+    pthread_mutex_init(&px->reload_lock, NULL);
+    px->started_unix_ms = proxy_unix_ms();
+    px->started_ms = proxy_now_ms();
     gtid_set_init(&px->writes, GTID_FLAVOR_MARIADB);
     atomic_init(&px->snap, s);
     return 0;
@@ -87,7 +124,10 @@ void proxy_destroy(struct proxy *px)
         free(s);
         s = older;
     }
+    for (size_t i = 0; i < px->n_backends; i++)
+        pthread_mutex_destroy(&px->backends[i].err_lock);
     free(px->backends);
+    pthread_mutex_destroy(&px->reload_lock);
     pthread_mutex_destroy(&px->profile_lock);
     pthread_mutex_destroy(&px->writes_lock);
     gtid_set_free(&px->writes);
@@ -142,7 +182,10 @@ static void compare_fixed(const struct config *old, const struct config *cfg, ch
     if (old->workers != cfg->workers)
         note(na, len, "workers (restart to apply)");
     if (old->admin_enabled != cfg->admin_enabled || old->admin_port != cfg->admin_port ||
-        str_differs(old->admin_address, cfg->admin_address))
+        str_differs(old->admin_address, cfg->admin_address) ||
+        str_differs(old->admin_token, cfg->admin_token) ||
+        old->admin_max_connections != cfg->admin_max_connections ||
+        old->admin_max_body != cfg->admin_max_body)
         note(na, len, "admin (restart to apply)");
 }
 

@@ -28,8 +28,22 @@
 struct proxy_snapshot {
     struct config *cfg;
     struct cauth_users users;
+    int64_t loaded_unix_ms; /* wall clock when it was loaded (admin API) */
     struct proxy_snapshot *older; /* kept until exit */
 };
+
+/* What the operator said about a backend (admin API, POST /backends/..). */
+#define BACKEND_ADMIN_LIST(X)                                                                      \
+    X(BACKEND_ONLINE, "online")     /* takes reads as usual */                                     \
+    X(BACKEND_OFFLINE, "offline")   /* no reads from the next statement on */                      \
+    X(BACKEND_DRAINING, "draining") /* only sessions holding a connection to it read there */
+
+enum backend_admin {
+#define BACKEND_ADMIN_ENUM(name, text) name,
+    BACKEND_ADMIN_LIST(BACKEND_ADMIN_ENUM)
+#undef BACKEND_ADMIN_ENUM
+};
+const char *backend_admin_name(enum backend_admin a);
 
 /* One configured backend, shared by all workers. */
 struct backend_info {
@@ -42,6 +56,15 @@ struct backend_info {
     _Atomic unsigned weight;
     _Atomic uint64_t down_until_ms; /* after a failed connect: skipped for reads until then */
     _Atomic uint64_t connects, connect_failures, commands;
+    _Atomic int admin;              /* enum backend_admin */
+    _Atomic uint64_t open;          /* data-plane connections open now */
+    _Atomic uint64_t reads;         /* reads routed here (any level) */
+    _Atomic uint64_t waits, wait_timeouts, wait_us; /* catch-up waits sent here */
+    /* The data plane's last failure with it (connect or mid-command);
+     * the monitor keeps its own (mon_backend.last_error). */
+    pthread_mutex_t err_lock;
+    char last_error[256];
+    int64_t last_error_unix_ms; /* 0: none */
 };
 
 struct proxy {
@@ -58,6 +81,10 @@ struct proxy {
     _Atomic uint64_t clients_total, clients_rejected;
     _Atomic uint32_t next_session_id;
     atomic_bool draining; /* SIGTERM: no new sessions */
+    int64_t started_unix_ms;
+    uint64_t started_ms; /* proxy_now_ms() at start: uptime */
+    _Atomic uint64_t reloads, reload_failures;
+    pthread_mutex_t reload_lock; /* SIGHUP and POST /config/reload */
 
     /* Every GTID written through this proxy (level `global`). */
     pthread_mutex_t writes_lock;
@@ -96,6 +123,12 @@ bool proxy_profile(struct proxy *px, struct bauth_server *out);
 
 uint64_t proxy_now_ms(void);
 uint64_t proxy_now_us(void);
+/* Wall clock, milliseconds since the epoch (for the admin API's times). */
+int64_t proxy_unix_ms(void);
+
+/* Records the data plane's last error with backend idx (printf format). */
+void proxy_backend_error(struct proxy *px, size_t idx, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The GTID flavor clients' sessions use: the primary's, MariaDB until the
  * primary was reached (no session exists before that). */

@@ -93,6 +93,8 @@ int worker_init(struct worker *w, unsigned idx, struct proxy *px)
         return -1;
     }
     w->loop.data = w;
+    uv_mutex_init(&w->calls_lock);
+    uv_cond_init(&w->calls_cond);
     const struct config *cfg = proxy_snap(px)->cfg;
     w->listeners = calloc(cfg->n_listeners, sizeof *w->listeners);
     if (!w->listeners) {
@@ -123,6 +125,20 @@ int worker_init(struct worker *w, unsigned idx, struct proxy *px)
         }
     }
     return 0;
+}
+
+const char *wroute_name(enum wroute r)
+{
+    switch (r) {
+#define WROUTE_CASE(name, text)                                                                    \
+    case name:                                                                                     \
+        return text;
+        WROUTE_LIST(WROUTE_CASE)
+#undef WROUTE_CASE
+    case WROUTE_N:
+        break;
+    }
+    return "?";
 }
 
 static void on_drain_timeout(uv_timer_t *t)
@@ -171,16 +187,66 @@ static void on_wake(uv_async_t *a)
     }
 }
 
+/* Runs the queued calls, or refuses them once the loop has ended. */
+static void finish_calls(struct worker *w, bool run)
+{
+    uv_mutex_lock(&w->calls_lock);
+    struct worker_call *c = w->calls;
+    w->calls = NULL;
+    if (!run)
+        w->stopped = true;
+    uv_mutex_unlock(&w->calls_lock);
+    while (c) {
+        struct worker_call *next = c->next; /* c is the caller's: gone once done */
+        if (run)
+            c->fn(w, c->arg);
+        uv_mutex_lock(&w->calls_lock);
+        c->rc = run ? 0 : -1;
+        c->done = true;
+        uv_cond_broadcast(&w->calls_cond);
+        uv_mutex_unlock(&w->calls_lock);
+        c = next;
+    }
+}
+
+static void on_call(uv_async_t *a)
+{
+    finish_calls(a->data, true);
+}
+
+int worker_call(struct worker *w, void (*fn)(struct worker *w, void *arg), void *arg)
+{
+    struct worker_call c = {.fn = fn, .arg = arg};
+    uv_mutex_lock(&w->calls_lock);
+    if (w->stopped) {
+        uv_mutex_unlock(&w->calls_lock);
+        return -1;
+    }
+    c.next = w->calls;
+    w->calls = &c;
+    uv_mutex_unlock(&w->calls_lock);
+    uv_async_send(&w->call);
+    uv_mutex_lock(&w->calls_lock);
+    while (!c.done)
+        uv_cond_wait(&w->calls_cond, &w->calls_lock);
+    uv_mutex_unlock(&w->calls_lock);
+    return c.rc;
+}
+
 static void worker_main(void *arg)
 {
     struct worker *w = arg;
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    finish_calls(w, false);
 }
 
 int worker_start(struct worker *w)
 {
     uv_async_init(&w->loop, &w->wake, on_wake);
     w->wake.data = w;
+    uv_async_init(&w->loop, &w->call, on_call);
+    w->call.data = w;
+    uv_unref((uv_handle_t *)&w->call);
     if (uv_thread_create(&w->thread, worker_main, w) != 0) {
         snprintf(w->err, sizeof w->err, "cannot start thread");
         return -1;
@@ -209,6 +275,8 @@ void worker_join(struct worker *w)
     if (uv_loop_close(&w->loop) != 0)
         log_warn("w%u: loop closed with handles open", w->idx);
     free(w->listeners);
+    uv_cond_destroy(&w->calls_cond);
+    uv_mutex_destroy(&w->calls_lock);
 }
 
 void worker__session_add(struct worker *w, struct session *s)

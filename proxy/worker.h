@@ -11,6 +11,7 @@
 #ifndef GTIDPROXY_WORKER_H
 #define GTIDPROXY_WORKER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
@@ -19,6 +20,42 @@
 #include "proxy.h"
 
 struct session;
+struct worker;
+
+/* Where a client command ran, for the admin API's "queries by route". */
+#define WROUTE_LIST(X)                                                                             \
+    X(WROUTE_PRIMARY, "primary")                                                                   \
+    X(WROUTE_REPLICA, "replica")                                                                   \
+    X(WROUTE_PROXY, "proxy") /* answered by the proxy itself (its statements, refusals) */
+
+enum wroute {
+#define WROUTE_ENUM(name, text) name,
+    WROUTE_LIST(WROUTE_ENUM)
+#undef WROUTE_ENUM
+    WROUTE_N
+};
+const char *wroute_name(enum wroute r);
+
+/* Per worker, one writer (relaxed load + store); other threads load. */
+struct worker_stats {
+    _Atomic uint64_t queries[WROUTE_N];
+    _Atomic uint64_t bytes_in, bytes_out; /* client side */
+};
+
+static inline void worker_stat_add(_Atomic uint64_t *c, uint64_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
+/* A function another thread asks the worker to run on its loop. */
+struct worker_call {
+    void (*fn)(struct worker *w, void *arg);
+    void *arg;
+    int rc; /* 0 ran, -1 refused (the loop ended) */
+    bool done;
+    struct worker_call *next;
+};
 
 struct worker {
     unsigned idx;
@@ -26,6 +63,7 @@ struct worker {
     uv_loop_t loop;
     uv_thread_t thread;
     uv_async_t wake;
+    uv_async_t call; /* worker_call(); unreferenced: never keeps the loop alive */
     uv_tcp_t *listeners;
     size_t n_listeners;
     uv_timer_t drain_timer;
@@ -34,6 +72,11 @@ struct worker {
     unsigned n_sessions;
     unsigned rr;   /* round-robin position for replica choice */
     struct gate_counters gate; /* reads by level and outcome, waits */
+    struct worker_stats st;
+    uv_mutex_t calls_lock; /* + calls_cond: worker_call() */
+    uv_cond_t calls_cond;
+    struct worker_call *calls;
+    bool stopped; /* the loop ended: calls are refused */
     char err[256]; /* start-up error, for the main thread */
 };
 
@@ -46,6 +89,10 @@ int worker_start(struct worker *w) __attribute__((warn_unused_result));
 /* Asks the worker (from any thread) to look at px->draining and at the
  * sessions waiting for a strong look-up. */
 void worker_wake(struct worker *w);
+/* Runs fn(w, arg) on the worker's thread and returns when it did: 0, or
+ * -1 when the worker's loop has ended (fn not run). Never call it from a
+ * worker thread, nor after worker_join() began (stop the caller first). */
+int worker_call(struct worker *w, void (*fn)(struct worker *w, void *arg), void *arg);
 /* Joins the thread and frees the loop. */
 void worker_join(struct worker *w);
 

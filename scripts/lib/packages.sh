@@ -8,15 +8,16 @@
 
 # The packages every build needs: compilers, CMake, and the libraries of DESIGN.md.
 GTIDPROXY_BUILD_PACKAGES=(gcc make cmake pkg-config libuv1-dev libjansson-dev
-  libmariadb-dev libssl-dev)
+  libmariadb-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev)
 # What the test command adds: clang + its sanitizer/libFuzzer runtimes, cmocka,
 # the MariaDB server and client the integration tests start, docker-compose
 # (validates docker/docker-compose.yml; no engine is needed for that), and the
 # real drivers and load generator tests/drivers/ runs through the proxy (Node's
-# mysql2 itself comes from npm: scripts/test installs it into the build tree).
+# mysql2 itself comes from npm: scripts/test installs it into the build tree),
+# and promtool (package prometheus) that checks the admin port's /metrics.
 GTIDPROXY_TEST_PACKAGES=(clang libclang-rt-14-dev libcmocka-dev mariadb-server
   mariadb-client docker-compose python3-pymysql python3-mysqldb libdbd-mariadb-perl
-  nodejs npm sysbench)
+  nodejs npm sysbench prometheus)
 
 # Names every installed package Provides, one a line (version constraints cut).
 provided_packages() {

@@ -101,6 +101,10 @@ static const struct bad_case bad_cases[] = {
     {NULL, ", \"consistency\": {\"fallback\": []}",
      "t.json: consistency.fallback: must be an array of 1-4 steps, got []"},
     {NULL, ", \"admin\": {\"address\": \"127.0.0.1\"}", "t.json: admin.port: missing (required)"},
+    {NULL, ", \"admin\": {\"port\": 6080, \"token\": 5}",
+     "t.json: admin.token: must be a non-empty string, got 5"},
+    {NULL, ", \"admin\": {\"port\": 6080, \"max_connections\": 0}",
+     "t.json: admin.max_connections: must be 1-10000, got 0"},
     {NULL, ", \"logging\": {\"level\": 3}",
      "t.json: logging.level: must be one of \"error\", \"warn\", \"info\", \"debug\", got 3"},
     {NULL, ", \"workers\": -1", "t.json: workers: must be 0-256, got -1"},
@@ -209,6 +213,9 @@ static void test_shipped_example_is_valid(void **state)
     assert_non_null(cfg);
     assert_true(cfg->admin_enabled);
     assert_int_equal(cfg->admin_port, 6080);
+    assert_null(cfg->admin_token);
+    assert_int_equal(cfg->admin_max_connections, 64);
+    assert_int_equal(cfg->admin_max_body, 65536);
     config_free(cfg);
 }
 
