@@ -249,15 +249,21 @@ static void mt_check(struct mon_thread *t, const struct config *cfg)
     atomic_fetch_add(&be->checks, 1);
     bool ro;
     struct mon_repl_status st;
+    /* The primary's executed set too: replicas' distance is measured
+     * against it (admin API); strong reads still look it up afresh. */
     if ((!t->my && mt_connect(t, cfg) != 0) || mt_read_only(t, &ro) != 0 ||
-        mt_repl_status(t, &st) != 0) {
+        mt_repl_status(t, &st) != 0 ||
+        (t->primary && mt_read_set(t, mon_sql_applied(t->flavor, true)) != 0)) {
         atomic_fetch_add(&be->check_failures, 1);
         mt_failed(t);
         return;
     }
+    if (t->primary)
+        mt_publish_known(t);
     atomic_store(&be->read_only, ro);
     atomic_store(&be->replicating, st.replicating);
     atomic_store(&be->applying, st.applying);
+    atomic_store(&be->receiving, st.receiving);
     atomic_store(&be->lag_ms, st.lag_ms);
     atomic_store(&be->checked_ms, proxy_now_ms());
     if (!t->primary && t->repl_logged != (int)st.replicating) {

@@ -51,7 +51,9 @@ enum mon_health {
 const char *mon_health_name(enum mon_health h);
 
 /* One backend as the monitor sees it. Atomics are read without the lock;
- * the lock guards known, version and last_error. */
+ * the lock guards known, version and last_error. The primary's known set
+ * is its executed set, read at every health check and strong look-up (the
+ * admin API measures replicas' distance in transactions against it). */
 struct mon_backend {
     pthread_mutex_t lock;
     struct gtid_set known;   /* replicas: applied set; primary: executed set */
@@ -67,6 +69,7 @@ struct mon_backend {
     atomic_bool read_only;       /* @@read_only */
     atomic_bool replicating;     /* replicas: IO and SQL threads both running */
     atomic_bool applying;        /* replicas: the SQL (applier) thread runs */
+    atomic_bool receiving;       /* replicas: the IO (receiver) thread runs */
     _Atomic int64_t lag_ms;      /* replicas: Seconds_Behind_Master * 1000; -1 unknown/NULL */
     _Atomic uint64_t checked_ms; /* last successful health check */
     _Atomic uint64_t checks, check_failures; /* health checks */

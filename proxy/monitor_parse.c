@@ -53,6 +53,7 @@ void mon_repl_status_init(struct mon_repl_status *st)
     st->rows = 0;
     st->replicating = false;
     st->applying = false;
+    st->receiving = false;
     st->lag_ms = -1;
 }
 
@@ -86,15 +87,18 @@ void mon_repl_status_add(struct mon_repl_status *st, const struct mon_repl_cols 
                          const char *const *row, size_t n)
 {
     bool applying = is_yes(cell(row, n, c->sql));
-    bool running = is_yes(cell(row, n, c->io)) && applying;
+    bool receiving = is_yes(cell(row, n, c->io));
+    bool running = receiving && applying;
     int64_t lag = mon_lag_ms(cell(row, n, c->lag));
     if (st->rows == 0) {
         st->replicating = running;
         st->applying = applying;
+        st->receiving = receiving;
         st->lag_ms = lag;
     } else {
         st->replicating = st->replicating && running;
         st->applying = st->applying && applying;
+        st->receiving = st->receiving && receiving;
         /* One channel of unknown lag makes the whole lag unknown. */
         st->lag_ms = st->lag_ms < 0 || lag < 0 ? -1 : (lag > st->lag_ms ? lag : st->lag_ms);
     }

@@ -52,6 +52,7 @@ struct mon_repl_status {
     size_t rows;
     bool replicating; /* rows > 0 and every row's IO and SQL threads are "Yes" */
     bool applying;    /* rows > 0 and every row's SQL thread is "Yes" */
+    bool receiving;   /* rows > 0 and every row's IO thread is "Yes" */
     int64_t lag_ms;   /* the largest row's lag; -1 when no row, or any row's is NULL/absent */
 };
 

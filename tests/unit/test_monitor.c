@@ -221,8 +221,9 @@ static void test_one_row(void **state)
             mon_repl_status_init(&st);
             mon_repl_status_add(&st, &c, row, n);
             assert_int_equal(st.rows, 1);
+            bool receiving = cases[i].io && strcmp(cases[i].io, "Yes") == 0;
             if (st.replicating != cases[i].replicating || st.applying != cases[i].applying ||
-                st.lag_ms != cases[i].lag_ms)
+                st.receiving != receiving || st.lag_ms != cases[i].lag_ms)
                 fail_msg("flavor %d case %zu: replicating %d applying %d lag %lld", flavor, i,
                          (int)st.replicating, (int)st.applying, (long long)st.lag_ms);
         }
@@ -242,6 +243,7 @@ static void test_rows_fold(void **state)
     assert_int_equal(st.rows, 0);
     assert_false(st.replicating);
     assert_false(st.applying);
+    assert_false(st.receiving);
     assert_int_equal(st.lag_ms, -1);
 
     /* Two channels: both must run; the lag is the larger. */
@@ -263,6 +265,7 @@ static void test_rows_fold(void **state)
         mon_repl_status_add(&st, &c, order ? a : b, MYSQL_NCOLS);
         assert_false(st.replicating);
         assert_false(st.applying);
+        assert_true(st.receiving); /* both IO threads run */
         assert_int_equal(st.lag_ms, -1);
     }
 
