@@ -54,6 +54,7 @@ static void on_handle_closed(uv_handle_t *h)
     struct bconn *b = h->data;
     if (--b->open_handles > 0)
         return;
+    atomic_fetch_sub_explicit(&b->info->open, 1, memory_order_relaxed);
     buf_free(&b->in);
     wq_free(&b->out);
     svars_free(&b->have);
@@ -82,6 +83,7 @@ static void fail(struct bconn *b, int gp_err, const char *fmt, ...)
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
     log_info("C#%u backend %s [%s]: %s", b->s->id, name_of(b), bconn_state_name(b->state), why);
+    proxy_backend_error(proxy_of(b), b->idx, "%s", why);
     struct session *s = b->s;
     bconn_close(b);
     session_backend_failed(s, b, gp_err, why);
@@ -497,6 +499,8 @@ struct bconn *bconn_open(struct session *s, size_t idx)
     uv_timer_init(&s->w->loop, &b->timer);
     b->tcp.data = b->timer.data = b;
     b->open_handles = 2;
+    b->info = bi;
+    atomic_fetch_add_explicit(&bi->open, 1, memory_order_relaxed);
     wq_init(&b->out, (uv_stream_t *)&b->tcp, on_write_done, b);
     proto_tracker_stream_init(&b->ts, NULL, 0, cfg->max_packet_size);
     /* The login database: the session's schema, so no USE is needed. */

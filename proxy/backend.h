@@ -55,6 +55,7 @@ struct session;
 struct bconn {
     struct session *s;
     size_t idx;           /* backend index in struct proxy */
+    struct backend_info *info; /* its shared counters (outlive the session) */
     uint64_t serial;      /* unique within the session (stmt.h) */
     uint32_t prepared_id; /* server id of the proxy's own last COM_STMT_PREPARE */
     enum bconn_state state;

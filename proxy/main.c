@@ -3,6 +3,7 @@
  *
  *   gtidproxy -c FILE          run in the foreground, log to stderr
  *   gtidproxy --check-config -c FILE
+ *   gtidproxy status [...]     a table from a running proxy's admin API
  *
  * The main thread loads the config, learns the primary's greeting, starts
  * the workers and then only handles signals: SIGTERM/SIGINT drain and stop,
@@ -16,9 +17,12 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "admin.h"
+#include "admin_cli.h"
 #include "config.h"
 #include "log.h"
 #include "proxy.h"
+#include "reload.h"
 #include "worker.h"
 
 /* Until the primary answers, retry its greeting this often. */
@@ -33,12 +37,15 @@ struct app {
     uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
     uv_timer_t probe;
     bool stopping;
+    struct admin_ctx admin;
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: gtidproxy -c FILE                 run with the given config file\n"
                  "       gtidproxy --check-config -c FILE  validate FILE and exit\n"
+                 "       gtidproxy status [-c FILE] [--admin URL] [--token T] [--json]\n"
+                 "                                         a running proxy's state\n"
                  "       gtidproxy --version | --help\n");
 }
 
@@ -75,25 +82,10 @@ static void stop(struct app *app, const char *why)
     signal(SIGHUP, SIG_IGN);
 }
 
-static void reload(struct app *app)
+static json_t *reload(void *arg)
 {
-    char err[512], not_applied[512];
-    struct config *cfg = config_load(app->file, err, sizeof err);
-    if (!cfg) {
-        log_error("reload failed, keeping the running config: %s", err);
-        return;
-    }
-    enum log_level level = cfg->log_level;
-    if (proxy_reload(&app->px, cfg, not_applied, sizeof not_applied, err, sizeof err) != 0) {
-        config_free(cfg);
-        log_error("reload failed, keeping the running config: %s", err);
-        return;
-    }
-    log_set_level(level);
-    if (not_applied[0])
-        log_warn("reloaded %s; not applied: %s", app->file, not_applied);
-    else
-        log_info("reloaded %s", app->file);
+    struct app *app = arg;
+    return reload_config(&app->px, app->file);
 }
 
 /* Logs the consistency counters summed over the workers (SIGUSR1 and at
@@ -128,7 +120,7 @@ static void on_signal(uv_signal_t *h, int signum)
     if (signum == SIGUSR1)
         log_stats(app);
     else if (signum == SIGHUP)
-        reload(app);
+        json_decref(reload(app));
     else
         stop(app, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
@@ -179,6 +171,15 @@ static int run(struct app *app, struct config *cfg)
             return 1;
         }
     }
+    app->admin = (struct admin_ctx){.px = &app->px,
+                                    .workers = app->workers,
+                                    .n_workers = app->n_workers,
+                                    .reload = reload,
+                                    .reload_arg = app};
+    if (admin_start(&app->admin, err, sizeof err) != 0) {
+        fprintf(stderr, "gtidproxy: %s\n", err);
+        return 1;
+    }
     app->loop = uv_default_loop();
     {
         for (size_t i = 0; i < cfg->n_listeners; i++)
@@ -204,6 +205,9 @@ static int run(struct app *app, struct config *cfg)
     monitor_stop(&app->px.mon);
     for (unsigned i = 0; i < started; i++)
         worker_join(&app->workers[i]);
+    /* Up through the drain (it shows it); after the joins its /sessions
+     * calls are refused, not lost. */
+    admin_stop(&app->admin);
     log_stats(app);
     monitor_free(&app->px.mon);
     uv_loop_close(app->loop);
@@ -217,6 +221,8 @@ int main(int argc, char **argv)
 {
     const char *file = NULL;
     bool check_only = false;
+    if (argc > 1 && strcmp(argv[1], "status") == 0)
+        return admin_cli_main(argc - 1, argv + 1, stdout, stderr);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--version") == 0) {
             printf("gtidproxy %s\n", GTIDPROXY_VERSION);

@@ -278,6 +278,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub)
         return;
     }
     s->in.len += (size_t)nread;
+    s->bytes_in += (uint64_t)nread;
+    worker_stat_add(&s->w->st.bytes_in, (uint64_t)nread);
     process_input(s);
 }
 
@@ -494,12 +496,31 @@ void session__proceed(struct session *s, struct bconn *b)
                              proto_com_name(s->cmd_com));
         return;
     }
+    session__count_route(s, b);
     if (rc == 1) { /* no reply expected */
         s->state = SESS_IDLE;
         return;
     }
     s->cur = b;
     s->state = SESS_RUNNING;
+}
+
+void session__count_route(struct session *s, const struct bconn *b)
+{
+    if (s->cmd_counted)
+        return;
+    s->cmd_counted = true;
+    struct worker *w = s->w;
+    if (!b) {
+        worker_stat_add(&w->st.queries[WROUTE_PROXY], 1);
+        return;
+    }
+    struct backend_info *bi = &px_of(s)->backends[b->idx];
+    worker_stat_add(&w->st.queries[bi->role == BACKEND_ROLE_PRIMARY ? WROUTE_PRIMARY
+                                                                    : WROUTE_REPLICA],
+                    1);
+    if (s->cmd_read)
+        atomic_fetch_add_explicit(&bi->reads, 1, memory_order_relaxed);
 }
 
 /* Starts (or continues) the current command on backend idx. */
@@ -852,6 +873,7 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
         s->g.active = false;
         if (session__stmt_route(s, &idx)) {
             if (s->cmd_is_read) { /* an EXECUTE of a prepared read */
+                s->cmd_read = true;
                 session__gate_begin(s, NULL, idx);
                 return;
             }
@@ -884,7 +906,7 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
             "gtidproxy: the transaction was lost: backend %s closed the connection", name);
         return;
     }
-    s->cmd_is_read = d.target == ROUTE_REPLICA;
+    s->cmd_is_read = s->cmd_read = d.target == ROUTE_REPLICA;
     s->tried = 0;
     s->g.active = false;
     if (d.target == ROUTE_REPLICA && com == PROTO_COM_STMT_PREPARE) {
@@ -944,11 +966,16 @@ static void next_command(struct session *s)
     s->cmd_com = payload[0];
     s->cmd_last_seq = last;
     s->cmd_whole = wire == len + PROTO_FRAME_HDR_LEN;
+    s->queries++;
+    s->last_cmd_ms = proxy_now_ms();
+    s->cmd_read = s->cmd_counted = false;
     s->dispatching = true;
     dispatch(s, payload, s->cmd_whole ? (size_t)len : 0, s->cmd_whole);
     s->dispatching = false;
-    if (s->state == SESS_IDLE) /* answered by the proxy itself */
+    if (s->state == SESS_IDLE) { /* answered by the proxy itself */
+        session__count_route(s, NULL);
         restart_idle_timer(s);
+    }
 }
 
 /* Forwards LOCAL INFILE packets while the server waits for the file. */
@@ -1125,6 +1152,8 @@ void session_accept(struct worker *w, uv_stream_t *server, size_t li)
     s->tcp.data = s->timer.data = s;
     s->open_handles = 2;
     wq_init(&s->out, (uv_stream_t *)&s->tcp, on_client_written, s);
+    s->out.sent_stat = &w->st.bytes_out;
+    s->connected_ms = s->last_cmd_ms = proxy_now_ms();
     worker__session_add(w, s);
     if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0) {
         session_close(s, false, "accept failed");

@@ -129,6 +129,13 @@ struct session {
     struct gtid_set need;             /* the current read's need */
     struct gtid_set scratch;
     struct sess_gate g;
+    /* For the admin API (GET /sessions). */
+    uint64_t connected_ms;   /* proxy_now_ms() at accept */
+    uint64_t last_cmd_ms;    /* the last command arrived */
+    uint64_t queries;        /* commands */
+    uint64_t bytes_in;       /* from the client (bytes out: out.sent) */
+    bool cmd_read;           /* the current command was routed as a read */
+    bool cmd_counted;        /* ... and counted in the worker's queries by route */
 };
 
 /* Accepts a connection from listener li (called by the worker). */

@@ -117,15 +117,33 @@ static void finish_answered(struct session *s)
     session__command_answered(s);
 }
 
-/* Why replica i cannot take a read now, NULL when it can: the session's
- * reasons (failed for this read, weight 0, refused a connection lately),
- * then the monitor's (fresh: may serve gated reads; else: reachable). */
+/* A catch-up wait on replica idx ended after us microseconds. */
+static void count_wait(struct session *s, size_t idx, uint64_t us, bool reached)
+{
+    struct backend_info *b = &px_of(s)->backends[idx];
+    gate_count_wait(&s->w->gate, us, reached);
+    atomic_fetch_add_explicit(&b->waits, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&b->wait_us, us, memory_order_relaxed);
+    if (!reached)
+        atomic_fetch_add_explicit(&b->wait_timeouts, 1, memory_order_relaxed);
+}
+
+/* Why replica i cannot take a read now, NULL when it can: the operator's
+ * say (offline; draining unless this session holds a connection there),
+ * the session's reasons (failed for this read, weight 0, refused a
+ * connection lately), then the monitor's (fresh: may serve gated reads;
+ * else: reachable). */
 static const char *replica_unusable(struct session *s, size_t i, uint64_t now, bool fresh)
 {
     struct proxy *px = px_of(s);
     struct backend_info *b = &px->backends[i];
     if (b->role != BACKEND_ROLE_REPLICA)
         return "not a replica";
+    int admin = atomic_load_explicit(&b->admin, memory_order_relaxed);
+    if (admin == BACKEND_OFFLINE)
+        return "offline (admin)";
+    if (admin == BACKEND_DRAINING && !s->be[i])
+        return "draining (admin)";
     if (session__was_tried(s, i))
         return "failed for this read";
     if (atomic_load(&b->weight) == 0)
@@ -189,6 +207,7 @@ static void fallback(struct session *s, const char *why)
         break;
     }
     count(s, GATE_FB_ERROR);
+    session__count_route(s, NULL);
     g->active = false;
     s->state = SESS_IDLE;
     session__reply_error(s, GP_ER_CONSISTENCY, "gtidproxy: consistency level %s not reached: %s",
@@ -406,7 +425,7 @@ void session__gate_timer(struct session *s)
     size_t idx = g->wait_idx;
     struct bconn *b = s->be[idx];
     if (g->phase == GPH_WAIT_SENT)
-        gate_count_wait(&s->w->gate, proxy_now_us() - g->wait_started_us, false);
+        count_wait(s, idx, proxy_now_us() - g->wait_started_us, false);
     char need[96];
     need_text(s, need, sizeof need);
     snprintf(g->why, sizeof g->why, "needs %s; %s did not answer within %u ms", need,
@@ -471,6 +490,7 @@ int session__gate_before_send(struct session *s, struct bconn *b)
         return -1;
     }
     if (prefix) {
+        session__count_route(s, b);
         s->cur = b;
         s->state = SESS_RUNNING;
     }
@@ -484,7 +504,7 @@ void session_wait_done(struct session *s, struct bconn *b, bool reached, const c
     if (!g->active || g->phase != GPH_WAIT_SENT || b->idx != g->wait_idx)
         return;
     uint64_t us = proxy_now_us() - g->wait_started_us;
-    gate_count_wait(&s->w->gate, us, reached);
+    count_wait(s, b->idx, us, reached);
     uv_timer_stop(&s->timer);
     if (reached) {
         monitor_known_raise(&px_of(s)->mon, b->idx, &s->need);

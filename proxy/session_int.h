@@ -32,6 +32,10 @@ void session__mark_tried(struct session *s, size_t idx);
 bool session__was_tried(const struct session *s, size_t idx);
 /* Starts (or continues) the current command on backend idx. */
 void session__run_on(struct session *s, size_t idx);
+/* Counts the current command once in the worker's queries by route: on
+ * backend b's role, or answered by the proxy (b NULL); a read also in
+ * b's reads. Called when its first byte goes out (or its answer does). */
+void session__count_route(struct session *s, const struct bconn *b);
 /* Sends the command to b, which is ready (synced, statement prepared). */
 void session__proceed(struct session *s, struct bconn *b);
 /* The command was answered by the proxy from outside dispatch(): the

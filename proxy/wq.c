@@ -12,10 +12,21 @@ void wq_init(struct wq *q, uv_stream_t *stream, wq_done_cb on_done, void *data)
     *q = (struct wq){.stream = stream, .on_done = on_done, .data = data};
 }
 
+static void count_sent(struct wq *q, size_t n)
+{
+    q->sent += n;
+    if (q->sent_stat)
+        atomic_store_explicit(q->sent_stat,
+                              atomic_load_explicit(q->sent_stat, memory_order_relaxed) + n,
+                              memory_order_relaxed);
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     struct wq *q = req->data;
     q->writing = false;
+    if (status == 0)
+        count_sent(q, buf_pending(&q->busy));
     buf_consume(&q->busy, buf_pending(&q->busy));
     buf_trim(&q->busy, WQ_KEEP_BYTES);
     if (status == 0)
@@ -30,6 +41,7 @@ int wq_flush(struct wq *q)
     uv_buf_t b = uv_buf_init((char *)buf_head(&q->queued), (unsigned)buf_pending(&q->queued));
     int n = uv_try_write(q->stream, &b, 1);
     if (n > 0) {
+        count_sent(q, (size_t)n);
         buf_consume(&q->queued, (size_t)n);
         if (buf_pending(&q->queued) == 0) {
             buf_trim(&q->queued, WQ_KEEP_BYTES);

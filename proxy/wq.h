@@ -10,7 +10,9 @@
 #ifndef GTIDPROXY_WQ_H
 #define GTIDPROXY_WQ_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "buf.h"
@@ -28,6 +30,8 @@ struct wq {
     uv_stream_t *stream;
     wq_done_cb on_done;
     void *data;
+    uint64_t sent;               /* bytes the kernel took */
+    _Atomic uint64_t *sent_stat; /* also added here (one writer), or NULL */
 };
 
 void wq_init(struct wq *q, uv_stream_t *stream, wq_done_cb on_done, void *data);
