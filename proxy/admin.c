@@ -80,7 +80,7 @@ static void get_metrics(struct admin_ctx *a, struct admin_resp *rs)
         return;
     }
     rs->status = 200;
-    rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    rs->content_type = ADMIN_METRICS_CONTENT_TYPE;
     rs->body = text;
     rs->len = len;
 }
