@@ -67,8 +67,9 @@ int admin_http_start(struct admin_http **out, const struct admin_http_opts *o, a
                      void *arg, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* The bound port (the real one when opts.port was 0). */
 uint16_t admin_http_port(const struct admin_http *h);
-/* Closes the listener and every connection, after the request being handled
- * (if any) has been answered; joins the thread and frees h. NULL is fine. */
+/* Waits for the handler call in progress (if any) to return, joins the
+ * server's thread, closes the listener and every connection (an answer
+ * still being sent is cut off) and frees h. NULL is fine. */
 void admin_http_stop(struct admin_http *h);
 
 /* Serialises body into resp (status, JSON text + "\n") and releases body.
