@@ -40,7 +40,6 @@ static void join_paths(const json_t *paths, char *buf, size_t cap)
 json_t *reload_config(struct proxy *px, const char *file)
 {
     char err[512], not_applied[512], changed_text[512];
-    json_t *rep;
     pthread_mutex_lock(&px->reload_lock);
     struct config *cfg = config_load(file, err, sizeof err);
     if (!cfg)
@@ -67,8 +66,8 @@ json_t *reload_config(struct proxy *px, const char *file)
     else
         log_info("reloaded %s (changed: %s)", file, changed_text[0] ? changed_text : "nothing");
     pthread_mutex_unlock(&px->reload_lock);
-    return json_pack("{sb so so}", "reloaded", 1, "changed", changed ? changed : json_array(),
-                     "not_applied", split_list(not_applied));
+    return json_pack("{sb so so}", "reloaded", 1, "changed", changed, "not_applied",
+                     split_list(not_applied));
 
 failed:
     atomic_fetch_add(&px->reload_failures, 1);
