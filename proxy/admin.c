@@ -112,9 +112,9 @@ static void backend_action(struct admin_ctx *a, const struct admin_req *rq, stru
             continue;
         if (b->role == BACKEND_ROLE_PRIMARY && to != BACKEND_ONLINE) {
             admin_resp_error(rs, 409,
-                             "backend %s is the primary: it takes every write and cannot be "
-                             "taken %s (only replicas can)",
-                             b->name, backend_admin_name(to));
+                             "backend %s is the primary: it takes every write, so it cannot be "
+                             "%s (only replicas can)",
+                             b->name, to == BACKEND_OFFLINE ? "taken offline" : "drained");
             return;
         }
         enum backend_admin was = (enum backend_admin)atomic_exchange(&b->admin, (int)to);
