@@ -224,9 +224,9 @@ int worker_call(struct worker *w, void (*fn)(struct worker *w, void *arg), void 
     }
     c.next = w->calls;
     w->calls = &c;
-    uv_mutex_unlock(&w->calls_lock);
+    /* Sent under the lock: while `stopped` is false the thread has not
+     * ended, so worker_join() has not closed the handle yet. */
     uv_async_send(&w->call);
-    uv_mutex_lock(&w->calls_lock);
     while (!c.done)
         uv_cond_wait(&w->calls_cond, &w->calls_lock);
     uv_mutex_unlock(&w->calls_lock);
