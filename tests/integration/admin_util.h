@@ -214,6 +214,25 @@ static inline json_t *au_get(unsigned port, const char *path)
     return au_json(port, "GET", path, NULL, 200);
 }
 
+/* Waits until the admin port answers HTTP at all (any status: a token
+ * proxy answers 401), up to timeout_ms; fails the test after that. The
+ * proxy starts its admin server after its client listener, which is what
+ * proxy_start() waits for. */
+static inline void au_wait_admin(unsigned port, unsigned timeout_ms)
+{
+    struct au_resp r;
+    for (unsigned waited = 0;; waited += 20) {
+        if (au_http_try(port, "GET", "/status", NULL, NULL, 0, false, &r) == 0) {
+            au_resp_free(&r);
+            return;
+        }
+        if (waited >= timeout_ms)
+            fail_msg("admin port %u: no HTTP answer within %u ms: %s", port, timeout_ms, r.err);
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* ---- raw TCP ---- */
 
 struct au_raw {

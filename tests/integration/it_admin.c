@@ -89,6 +89,13 @@ static const char *backend_of(unsigned server_id)
 #define MAX_SESSIONS 8
 static MYSQL *open_sessions[MAX_SESSIONS];
 
+/* proxy_start(), then until its admin port answers too. */
+static void start_proxy(struct proxy_proc *p, const char *overrides)
+{
+    proxy_start(p, &env, overrides);
+    au_wait_admin(p->admin_port, SETTLE_MS);
+}
+
 static MYSQL *session(void)
 {
     MYSQL *m = proxy_connect(&px, DB, 0);
@@ -969,7 +976,7 @@ static void test_bad_requests_under_load(void **state)
     free(big);
 
     /* A proxy with a token: every path needs it. */
-    proxy_start(&tok_px, &env, "{\"admin\": {\"token\": \"" TOKEN "\"}}");
+    start_proxy(&tok_px, "{\"admin\": {\"token\": \"" TOKEN "\"}}");
     static const struct {
         const char *method, *path, *token;
     } denied[] = {
@@ -1202,7 +1209,7 @@ static void test_config_reload(void **state)
 {
     (void)state;
     skip_direct();
-    proxy_start(&rel_px, &env, NULL);
+    start_proxy(&rel_px, NULL);
     unsigned a = rel_px.admin_port;
     json_t *cfg = json_load_file(rel_px.conf, 0, NULL);
     assert_non_null(cfg);
@@ -1323,7 +1330,7 @@ static void test_cli(void **state)
             fail_msg("gtidproxy status does not print \"%s\"", want[i]);
     }
 
-    proxy_start(&tok_px, &env, "{\"admin\": {\"token\": \"" TOKEN "\"}}");
+    start_proxy(&tok_px, "{\"admin\": {\"token\": \"" TOKEN "\"}}");
     snprintf(cmd, sizeof cmd,
              "env -u GTIDPROXY_ADMIN_TOKEN '%s' status --admin http://127.0.0.1:%u 2>&1",
              cu_proxy_binary(), tok_px.admin_port);
@@ -1383,7 +1390,7 @@ static int group_setup(void **state)
     mysql_close(p);
     cu_sync_replicas(&env);
     printf("proxy binary: %s\n", cu_proxy_binary());
-    proxy_start(&px, &env, NULL);
+    start_proxy(&px, NULL);
     assert_true(proxy_wait_replica_reads(&px, SETTLE_MS));
     return 0;
 }
