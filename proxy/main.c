@@ -162,10 +162,23 @@ static int run(struct app *app, struct config *cfg)
         fprintf(stderr, "gtidproxy: monitor: %s\n", err);
         return 1;
     }
-    unsigned started = 0;
-    for (unsigned i = 0; i < app->n_workers; i++, started++) {
-        if (worker_init(&app->workers[i], i, &app->px) != 0 ||
-            worker_start(&app->workers[i]) != 0) {
+    /* Signal handlers before anything listens (a SIGTERM that comes once
+     * a client could connect drains instead of killing; the main loop acts
+     * on it when it runs). Then the workers bind and listen (connections
+     * wait in the backlog until their loops run), then the admin port,
+     * then the workers' loops. */
+    app->loop = uv_default_loop();
+    uv_signal_init(app->loop, &app->sig_term);
+    uv_signal_init(app->loop, &app->sig_int);
+    uv_signal_init(app->loop, &app->sig_hup);
+    uv_signal_init(app->loop, &app->sig_usr1);
+    app->sig_term.data = app->sig_int.data = app->sig_hup.data = app->sig_usr1.data = app;
+    uv_signal_start(&app->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&app->sig_int, on_signal, SIGINT);
+    uv_signal_start(&app->sig_hup, on_signal, SIGHUP);
+    uv_signal_start(&app->sig_usr1, on_signal, SIGUSR1);
+    for (unsigned i = 0; i < app->n_workers; i++) {
+        if (worker_init(&app->workers[i], i, &app->px) != 0) {
             /* Nothing served yet: report and leave; exit() ends the threads. */
             fprintf(stderr, "gtidproxy: %s\n", app->workers[i].err);
             return 1;
@@ -180,20 +193,17 @@ static int run(struct app *app, struct config *cfg)
         fprintf(stderr, "gtidproxy: %s\n", err);
         return 1;
     }
-    app->loop = uv_default_loop();
+    unsigned started = 0;
+    for (unsigned i = 0; i < app->n_workers; i++, started++) {
+        if (worker_start(&app->workers[i]) != 0) {
+            fprintf(stderr, "gtidproxy: %s\n", app->workers[i].err);
+            return 1;
+        }
+    }
     {
         for (size_t i = 0; i < cfg->n_listeners; i++)
             log_info("gtidproxy %s listening on %s:%u (%u workers)", GTIDPROXY_VERSION,
                      cfg->listeners[i].address, cfg->listeners[i].port, app->n_workers);
-        uv_signal_init(app->loop, &app->sig_term);
-        uv_signal_init(app->loop, &app->sig_int);
-        uv_signal_init(app->loop, &app->sig_hup);
-        uv_signal_init(app->loop, &app->sig_usr1);
-        app->sig_term.data = app->sig_int.data = app->sig_hup.data = app->sig_usr1.data = app;
-        uv_signal_start(&app->sig_term, on_signal, SIGTERM);
-        uv_signal_start(&app->sig_int, on_signal, SIGINT);
-        uv_signal_start(&app->sig_hup, on_signal, SIGHUP);
-        uv_signal_start(&app->sig_usr1, on_signal, SIGUSR1);
         uv_timer_init(app->loop, &app->probe);
         app->probe.data = app;
         if (!app->px.have_profile)

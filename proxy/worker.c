@@ -83,6 +83,8 @@ static void on_connection(uv_stream_t *server, int status)
     session_accept(w, server, li);
 }
 
+static void on_call(uv_async_t *a);
+
 int worker_init(struct worker *w, unsigned idx, struct proxy *px)
 {
     memset(w, 0, sizeof *w);
@@ -95,6 +97,11 @@ int worker_init(struct worker *w, unsigned idx, struct proxy *px)
     w->loop.data = w;
     uv_mutex_init(&w->calls_lock);
     uv_cond_init(&w->calls_cond);
+    /* Here, not in worker_start: the admin port may call before the
+     * thread runs (the call then waits for the loop). */
+    uv_async_init(&w->loop, &w->call, on_call);
+    w->call.data = w;
+    uv_unref((uv_handle_t *)&w->call);
     const struct config *cfg = proxy_snap(px)->cfg;
     w->listeners = calloc(cfg->n_listeners, sizeof *w->listeners);
     if (!w->listeners) {
@@ -244,9 +251,7 @@ int worker_start(struct worker *w)
 {
     uv_async_init(&w->loop, &w->wake, on_wake);
     w->wake.data = w;
-    uv_async_init(&w->loop, &w->call, on_call);
-    w->call.data = w;
-    uv_unref((uv_handle_t *)&w->call);
+
     if (uv_thread_create(&w->thread, worker_main, w) != 0) {
         snprintf(w->err, sizeof w->err, "cannot start thread");
         return -1;
