@@ -367,7 +367,10 @@ int cache_store_init(struct cache_store *cs, size_t max_bytes, size_t max_entry_
     memset(cs, 0, sizeof *cs);
     if (shards == 0)
         shards = CACHE_SHARDS_DEFAULT;
-    if (shards > CACHE_SHARDS_MAX || (shards & (shards - 1)) != 0 || max_bytes / shards == 0)
+    /* A shard that cannot hold even an empty entry and its first bucket
+     * array would refuse every put: a configuration mistake. */
+    if (shards > CACHE_SHARDS_MAX || (shards & (shards - 1)) != 0 ||
+        max_bytes / shards < sizeof(struct cache_entry) + CACHE_MIN_TABLE_BYTES)
         return CACHE_E_INVAL;
     int rc = random_key(cs);
     if (rc != CACHE_OK)

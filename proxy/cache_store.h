@@ -112,7 +112,8 @@ struct cache_store {
 
 /*
  * An empty store. shards: a power of two in 1..CACHE_SHARDS_MAX (0 means
- * CACHE_SHARDS_DEFAULT). max_bytes must give every shard at least one byte.
+ * CACHE_SHARDS_DEFAULT). max_bytes / shards must hold at least an empty
+ * entry and a first bucket array (cache_entry_overhead() + 8 pointers).
  * Errors: CACHE_E_INVAL (bad shards / max_bytes), CACHE_E_NOMEM,
  * CACHE_E_RANDOM; on error nothing is allocated and cs must not be used.
  */
