@@ -153,6 +153,25 @@ size_t gtid_set_format_len(const struct gtid_set *s)
     return gtid__mdb_format_len(&s->u.mdb);
 }
 
+char *gtid_set_text(const struct gtid_set *s, size_t *len)
+{
+    size_t n = gtid_set_format_len(s);
+    char *text = malloc(n + 1);
+    if (!text)
+        return NULL;
+    struct proto_wr w;
+    proto_wr_init(&w, text, n);
+    gtid_set_format(s, &w);
+    if (proto_wr_finish(&w) != PROTO_OK) { /* format_len is exact: cannot happen */
+        free(text);
+        return NULL;
+    }
+    text[w.len] = '\0';
+    if (len)
+        *len = w.len;
+    return text;
+}
+
 bool gtid_set_is_empty(const struct gtid_set *s)
 {
     return s->flavor == GTID_FLAVOR_MYSQL ? s->u.my.n == 0 : s->u.mdb.n == 0;

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "admin_cli.h"
+#include "buf.h"
 #include "config.h"
 
 #define PROG "gtidproxy status"
@@ -439,8 +440,7 @@ int admin_cli_format(FILE *out, const json_t *status, const json_t *backends,
 /* ---- fetching ----------------------------------------------------------- */
 
 struct answer {
-    char *data;
-    size_t len, cap;
+    struct buf body;
     bool too_big;
 };
 
@@ -448,24 +448,11 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *arg)
 {
     struct answer *a = arg;
     size_t n = size * nmemb;
-    if (n > MAX_ANSWER - a->len) {
+    if (n > MAX_ANSWER - a->body.len) {
         a->too_big = true;
         return 0; /* anything but n makes curl stop with CURLE_WRITE_ERROR */
     }
-    if (a->len + n + 1 > a->cap) {
-        size_t cap = a->cap ? a->cap : 4096;
-        while (cap < a->len + n + 1)
-            cap *= 2;
-        char *d = realloc(a->data, cap);
-        if (!d)
-            return 0;
-        a->data = d;
-        a->cap = cap;
-    }
-    memcpy(a->data + a->len, p, n);
-    a->len += n;
-    a->data[a->len] = '\0';
-    return n;
+    return buf_append(&a->body, p, n) == 0 ? n : 0;
 }
 
 /* The curl handle all three requests share (so they share one connection).
@@ -509,7 +496,8 @@ static json_t *fetch(CURL *h, const char *url, bool had_token, FILE *err)
         goto out;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-    doc = json_loadb(a.data ? a.data : "", a.len, 0, &jerr);
+    const char *body = a.body.data ? (const char *)buf_head(&a.body) : "";
+    doc = json_loadb(body, buf_pending(&a.body), 0, &jerr);
     if (code < 200 || code > 299) {
         const json_t *e = json_object_get(doc, "error");
         if (json_is_string(e))
@@ -531,7 +519,7 @@ static json_t *fetch(CURL *h, const char *url, bool had_token, FILE *err)
         doc = NULL;
     }
 out:
-    free(a.data);
+    buf_free(&a.body);
     return doc;
 }
 

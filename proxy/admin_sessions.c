@@ -7,22 +7,16 @@
 #include <string.h>
 
 #include "admin.h"
-#include "gtidproxy/proto_rw.h"
 #include "session.h"
 
 /* A GTID set as JSON text ("" when empty); JSON null when out of memory. */
 static json_t *gtid_json(const struct gtid_set *g)
 {
-    size_t n = gtid_set_format_len(g);
-    char *text = malloc(n + 1);
-    if (!text)
-        return json_null();
-    struct proto_wr w;
-    proto_wr_init(&w, text, n);
-    gtid_set_format(g, &w);
-    json_t *j = proto_wr_finish(&w) == PROTO_OK ? json_stringn(text, w.len) : json_null();
+    size_t len;
+    char *text = gtid_set_text(g, &len);
+    json_t *j = text ? json_stringn(text, len) : NULL;
     free(text);
-    return j;
+    return j ? j : json_null();
 }
 
 /* Client-given text (user, schema) need not be UTF-8; JSON must be. */
@@ -71,7 +65,7 @@ static json_t *session_json(struct worker *w, struct session *s, uint64_t now)
 static void list_sessions(struct worker *w, void *arg)
 {
     json_t *out = arg;
-    uint64_t now = proxy_now_ms();
+    uint64_t now = uv_now(&w->loop); /* the clock connected_ms/last_cmd_ms use */
     for (struct session *s = w->sessions; s; s = session_next(s)) {
         if (s->state == SESS_CLOSING)
             continue;

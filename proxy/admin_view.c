@@ -21,10 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "admin.h"
 #include "gate.h"
+#include "log.h"
 #include "monitor.h"
 
 /* ---- small helpers ---- */
@@ -59,35 +59,17 @@ static json_t *jstr_or_null(const char *s)
 /* "2026-11-21T10:00:00.123Z" from milliseconds since the epoch. */
 static json_t *jiso(int64_t unix_ms)
 {
-    int64_t secs = unix_ms / 1000, ms = unix_ms % 1000;
-    if (ms < 0) { /* floor, so times before 1970 stay well-formed */
-        ms += 1000;
-        secs--;
-    }
-    time_t t = (time_t)secs;
-    struct tm tm;
-    char buf[48];
-    if (!gmtime_r(&t, &tm))
-        return json_null();
-    size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, sizeof buf - n, ".%03dZ", (int)ms);
-    return json_string(buf);
+    char buf[LOG_TIME_LEN + 1];
+    return log_time(buf, sizeof buf, unix_ms) ? json_string(buf) : json_null();
 }
 
 /* The set's canonical text (gtid_set.h), "" when empty; NULL on OOM. */
 static json_t *jgtid(const struct gtid_set *s)
 {
-    size_t len = gtid_set_format_len(s);
-    char *buf = malloc(len + 1);
-    if (!buf)
-        return NULL;
-    struct proto_wr w;
-    proto_wr_init(&w, buf, len);
-    gtid_set_format(s, &w);
-    json_t *j = NULL;
-    if (proto_wr_finish(&w) == PROTO_OK)
-        j = json_stringn(buf, w.len);
-    free(buf);
+    size_t len;
+    char *text = gtid_set_text(s, &len);
+    json_t *j = text ? json_stringn(text, len) : NULL;
+    free(text);
     return j;
 }
 

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 /* Adds v under key; nonzero when v is NULL or the insert failed (jansson
  * drops v then, so nothing leaks). */
 static int set(json_t *o, const char *key, json_t *v)
@@ -197,33 +199,24 @@ json_t *config_to_json(const struct config *cfg, bool redact)
 
 /* The path being walked, grown as needed and cut back after each child. */
 struct walk {
-    char *path;
-    size_t len, cap;
+    struct buf path;
     json_t *out;
     bool oom;
 };
 
 static bool path_push(struct walk *w, const char *piece, size_t n)
 {
-    if (w->len + n + 1 > w->cap) {
-        size_t cap = (w->len + n + 1) * 2;
-        char *p = realloc(w->path, cap);
-        if (!p) {
-            w->oom = true;
-            return false;
-        }
-        w->path = p;
-        w->cap = cap;
+    if (buf_append(&w->path, piece, n) != 0) {
+        w->oom = true;
+        return false;
     }
-    memcpy(w->path + w->len, piece, n);
-    w->len += n;
-    w->path[w->len] = '\0';
     return true;
 }
 
 static void emit(struct walk *w)
 {
-    if (append(w->out, json_stringn(w->path, w->len)) != 0)
+    const char *p = w->path.data ? (const char *)buf_head(&w->path) : "";
+    if (append(w->out, json_stringn(p, buf_pending(&w->path))) != 0)
         w->oom = true;
 }
 
@@ -236,15 +229,14 @@ static void walk_value(struct walk *w, const json_t *a, const json_t *b);
 
 static void walk_member(struct walk *w, const char *key, const json_t *a, const json_t *b)
 {
-    size_t mark = w->len;
+    size_t mark = w->path.len;
     if ((mark == 0 || path_push(w, ".", 1)) && path_push(w, key, strlen(key))) {
         if (!a || !b)
             emit(w); /* on one side only */
         else
             walk_value(w, a, b);
     }
-    w->len = mark;
-    w->path[mark] = '\0';
+    w->path.len = mark;
 }
 
 /* Members of a and b in byte order of their keys, each key once. */
@@ -279,11 +271,10 @@ static void walk_array(struct walk *w, const json_t *a, const json_t *b)
     for (size_t i = 0; i < json_array_size(a) && !w->oom; i++) {
         char idx[32];
         int n = snprintf(idx, sizeof idx, "[%zu]", i);
-        size_t mark = w->len;
+        size_t mark = w->path.len;
         if (path_push(w, idx, (size_t)n))
             walk_value(w, json_array_get(a, i), json_array_get(b, i));
-        w->len = mark;
-        w->path[mark] = '\0';
+        w->path.len = mark;
     }
 }
 
@@ -308,11 +299,11 @@ json_t *config_json_diff(const json_t *a, const json_t *b)
     struct walk w = {.out = json_array()};
     if (!w.out || !path_push(&w, "", 0)) {
         json_decref(w.out);
-        free(w.path);
+        buf_free(&w.path);
         return NULL;
     }
     walk_value(&w, a, b);
-    free(w.path);
+    buf_free(&w.path);
     if (w.oom) {
         json_decref(w.out);
         return NULL;

@@ -12,6 +12,8 @@
 #define GTIDPROXY_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 
@@ -25,6 +27,12 @@ static inline bool log_enabled(enum log_level level)
 
 /* Writes one line if level is enabled. Lines longer than 1 KiB are cut. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The timestamp form of log lines and the admin API, "2026-11-21T10:00:00.123Z"
+ * (UTC), for unix_ms milliseconds since the epoch; cap >= LOG_TIME_LEN + 1.
+ * Returns the length written (LOG_TIME_LEN), 0 if the time is unrepresentable. */
+#define LOG_TIME_LEN 24
+size_t log_time(char *buf, size_t cap, int64_t unix_ms);
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

@@ -967,7 +967,7 @@ static void next_command(struct session *s)
     s->cmd_last_seq = last;
     s->cmd_whole = wire == len + PROTO_FRAME_HDR_LEN;
     s->queries++;
-    s->last_cmd_ms = proxy_now_ms();
+    s->last_cmd_ms = uv_now(&s->w->loop);
     s->cmd_read = s->cmd_counted = false;
     s->dispatching = true;
     dispatch(s, payload, s->cmd_whole ? (size_t)len : 0, s->cmd_whole);
@@ -1153,7 +1153,7 @@ void session_accept(struct worker *w, uv_stream_t *server, size_t li)
     s->open_handles = 2;
     wq_init(&s->out, (uv_stream_t *)&s->tcp, on_client_written, s);
     s->out.sent_stat = &w->st.bytes_out;
-    s->connected_ms = s->last_cmd_ms = proxy_now_ms();
+    s->connected_ms = s->last_cmd_ms = uv_now(&w->loop);
     worker__session_add(w, s);
     if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0) {
         session_close(s, false, "accept failed");

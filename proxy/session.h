@@ -129,8 +129,9 @@ struct session {
     struct gtid_set need;             /* the current read's need */
     struct gtid_set scratch;
     struct sess_gate g;
-    /* For the admin API (GET /sessions). */
-    uint64_t connected_ms;   /* proxy_now_ms() at accept */
+    /* For the admin API (GET /sessions). Times are the worker loop's
+     * (uv_now: no clock read per command). */
+    uint64_t connected_ms;   /* at accept */
     uint64_t last_cmd_ms;    /* the last command arrived */
     uint64_t queries;        /* commands */
     uint64_t bytes_in;       /* from the client (bytes out: out.sent) */

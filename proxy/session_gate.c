@@ -18,6 +18,7 @@
  * fallback is safe.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -557,17 +558,14 @@ static void select_token(struct session *s, struct proto_str column)
     int rc = gtid_set_copy(&s->scratch, &s->writes);
     if (rc == 0)
         rc = gtid_set_union(&s->scratch, &s->token);
-    struct buf text = {0};
-    size_t n = gtid_set_format_len(&s->scratch);
-    if (rc != 0 || buf_reserve(&text, n + 1) != 0) {
+    size_t len;
+    char *text = rc == 0 ? gtid_set_text(&s->scratch, &len) : NULL;
+    if (!text) {
         session__reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
         return;
     }
-    struct proto_wr w;
-    proto_wr_init(&w, text.data, n + 1);
-    gtid_set_format(&s->scratch, &w);
-    reply_row(s, (const char *)column.p, column.len, (const char *)text.data, w.len);
-    buf_free(&text);
+    reply_row(s, (const char *)column.p, column.len, text, len);
+    free(text);
 }
 
 static void set_consistency(struct session *s, struct proto_str v)

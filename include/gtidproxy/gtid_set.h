@@ -138,6 +138,9 @@ int gtid_set_parse(struct gtid_set *s, const char *text, size_t len, size_t *err
 void gtid_set_format(const struct gtid_set *s, struct proto_wr *w);
 /* Exact byte length gtid_set_format() writes. */
 size_t gtid_set_format_len(const struct gtid_set *s);
+/* The canonical text as a malloc'd NUL-terminated string (*len, if not
+ * NULL, its length), for logs, results and JSON; NULL when out of memory. */
+char *gtid_set_text(const struct gtid_set *s, size_t *len);
 
 bool gtid_set_is_empty(const struct gtid_set *s);
 

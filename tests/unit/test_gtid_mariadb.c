@@ -41,6 +41,12 @@ static const char *fmt(const struct gtid_set *s, char *buf, size_t cap)
     assert_int_equal(proto_wr_finish(&w), PROTO_OK);
     assert_int_equal(w.len, gtid_set_format_len(s));
     buf[w.len] = '\0';
+    size_t tlen = 0; /* gtid_set_text: the same text, allocated */
+    char *text = gtid_set_text(s, &tlen);
+    assert_non_null(text);
+    assert_int_equal(tlen, w.len);
+    assert_string_equal(text, buf);
+    free(text);
     return buf;
 }
 
