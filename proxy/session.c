@@ -838,6 +838,20 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
     struct route_decision d = {ROUTE_PRIMARY, proto_com_name(com)};
     struct classify_result cr;
     cr.hint.present = false;
+    /* The open transaction's backend went away: the next command that
+     * expects an answer gets the error, whichever protocol it speaks (a
+     * prepared INSERT must not commit alone on a fresh connection). */
+    if (s->trx_lost && com != PROTO_COM_QUIT && com != PROTO_COM_PING &&
+        com != PROTO_COM_CHANGE_USER && com != PROTO_COM_RESET_CONNECTION &&
+        com != PROTO_COM_STMT_CLOSE && com != PROTO_COM_STMT_SEND_LONG_DATA) {
+        const char *name = s->trx_lost;
+        s->trx_lost = NULL;
+        s->route.in_trx = false;
+        session__reply_error(
+            s, GP_ER_BACKEND_LOST,
+            "gtidproxy: the transaction was lost: backend %s closed the connection", name);
+        return;
+    }
     switch (com) {
     case PROTO_COM_QUIT:
         session_close(s, false, "client quit");
@@ -895,15 +909,6 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
         break;
     default:
         session__reply_error(s, GP_ER_UNKNOWN_COM, "Unknown command");
-        return;
-    }
-    if (s->trx_lost) {
-        const char *name = s->trx_lost;
-        s->trx_lost = NULL;
-        s->route.in_trx = false;
-        session__reply_error(
-            s, GP_ER_BACKEND_LOST,
-            "gtidproxy: the transaction was lost: backend %s closed the connection", name);
         return;
     }
     s->cmd_is_read = s->cmd_read = d.target == ROUTE_REPLICA;

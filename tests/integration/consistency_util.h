@@ -64,13 +64,6 @@
  * a test stops replication, or that round would see it. */
 #define CU_FIRST_ROUND_MS 300u
 
-static inline void cu_sleep_ms(unsigned ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* Monotonic milliseconds (the wall clock on these machines is not to be
  * trusted; durations only). */
 static inline double cu_now_ms(void)
@@ -404,31 +397,6 @@ static inline bool cu_stats_parse(const char *text, struct cu_stats *s)
     return waits_seen;
 }
 
-/* The binary proxy_start() runs (proxy_env.c's rule). */
-static inline const char *cu_proxy_binary(void)
-{
-    const char *v = getenv("GTIDPROXY_IT_BINARY");
-    return v && *v ? v : GTIDPROXY_BINARY;
-}
-
-/* The proxy's log from byte `from` on (malloc'ed, NUL-terminated). */
-static inline char *cu_log_from(const struct proxy_proc *p, size_t from)
-{
-    FILE *f = fopen(p->log, "r");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long size = ftell(f);
-    assert_true(size >= (long)from);
-    size_t len = (size_t)size - from;
-    char *buf = malloc(len + 1);
-    assert_non_null(buf);
-    assert_int_equal(fseek(f, (long)from, SEEK_SET), 0);
-    size_t got = fread(buf, 1, len, f);
-    buf[got] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* SIGUSR1, then the counters the proxy logged for it (cumulative since it
  * started). Fails the test when they do not appear within 3 s. */
 static inline void cu_stats_take(struct proxy_proc *p, struct cu_stats *s)
@@ -438,7 +406,9 @@ static inline void cu_stats_take(struct proxy_proc *p, struct cu_stats *s)
     if (!proxy_log_wait(p, mark, "consistency waits:", 3000))
         fail_msg("no \"consistency waits:\" line in %s within 3 s of SIGUSR1", p->log);
     /* The waits line comes last (gatespec.md): the level lines are in. */
-    char *text = cu_log_from(p, mark);
+    size_t len;
+    char *text = proxy_log_read(p, mark, &len);
+    assert_non_null(text);
     bool ok = cu_stats_parse(text, s);
     free(text);
     assert_true(ok);

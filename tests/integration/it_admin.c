@@ -176,7 +176,7 @@ static json_t *backends_settled(unsigned port)
             fail_msg("/backends not all up with lag.transactions 0 after %u ms: %s", waited, text);
         }
         json_decref(doc);
-        cu_sleep_ms(50);
+        proxy_sleep_ms(50);
     }
 }
 
@@ -214,7 +214,7 @@ static void wait_no_clients(void)
             return;
         if (waited >= 3000)
             fail_msg("%" PRIu64 " client sessions still open after 3 s", cur);
-        cu_sleep_ms(20);
+        proxy_sleep_ms(20);
     }
 }
 
@@ -883,7 +883,7 @@ static void *load_main(void *arg)
             continue;
         }
         l->ops++;
-        cu_sleep_ms(2);
+        proxy_sleep_ms(2);
     }
     session_close(m);
     return NULL;
@@ -932,7 +932,7 @@ static void test_bad_requests_under_load(void **state)
     unsigned a = px.admin_port;
     json_t *st0 = au_get(a, "/status");
     load_start(&px);
-    cu_sleep_ms(200);
+    proxy_sleep_ms(200);
 
     /* Malformed HTTP: libmicrohttpd answers (its own HTML body) or closes. */
     expect_raw("a header line without a colon",
@@ -1039,7 +1039,7 @@ static json_t *sessions_when(unsigned want, const char *query)
         if (waited >= 3000)
             fail_msg("/sessions: total %" PRIu64 ", expected %u", au_count(doc, "total"), want);
         json_decref(doc);
-        cu_sleep_ms(20);
+        proxy_sleep_ms(20);
     }
 }
 
@@ -1278,7 +1278,7 @@ static void test_config_reload(void **state)
         if (delta(st2, st1, "config.reloads") == 1 || waited >= 3000)
             break;
         json_decref(st2);
-        cu_sleep_ms(20);
+        proxy_sleep_ms(20);
     }
     expect_delta(st2, st1, "config.reloads", 1);
     expect_delta(st2, st1, "config.reload_failures", 0);
@@ -1311,7 +1311,7 @@ static void test_cli(void **state)
     /* The token from the environment would be used when --token is not. */
     snprintf(cmd, sizeof cmd,
              "env -u GTIDPROXY_ADMIN_TOKEN '%s' status --admin http://127.0.0.1:%u 2>&1",
-             cu_proxy_binary(), px.admin_port);
+             proxy_binary(), px.admin_port);
     int rc = run(cmd, out, sizeof out);
     printf("$ gtidproxy status --admin ... (exit %d)\n%s", rc, out);
     assert_int_equal(rc, 0);
@@ -1333,7 +1333,7 @@ static void test_cli(void **state)
     start_proxy(&tok_px, "{\"admin\": {\"token\": \"" TOKEN "\"}}");
     snprintf(cmd, sizeof cmd,
              "env -u GTIDPROXY_ADMIN_TOKEN '%s' status --admin http://127.0.0.1:%u 2>&1",
-             cu_proxy_binary(), tok_px.admin_port);
+             proxy_binary(), tok_px.admin_port);
     rc = run(cmd, out, sizeof out);
     printf("$ gtidproxy status (token proxy, no --token) (exit %d)\n%s", rc, out);
     assert_int_equal(rc, 1);
@@ -1341,7 +1341,7 @@ static void test_cli(void **state)
     snprintf(cmd, sizeof cmd,
              "env -u GTIDPROXY_ADMIN_TOKEN '%s' status --admin http://127.0.0.1:%u --token %s "
              ">/dev/null 2>&1",
-             cu_proxy_binary(), tok_px.admin_port, TOKEN);
+             proxy_binary(), tok_px.admin_port, TOKEN);
     assert_int_equal(run(cmd, out, sizeof out), 0);
     proxy_stop(&tok_px);
 }
@@ -1389,7 +1389,7 @@ static int group_setup(void **state)
     cluster_exec(p, "DELETE FROM " DB ".adm_load");
     mysql_close(p);
     cu_sync_replicas(&env);
-    printf("proxy binary: %s\n", cu_proxy_binary());
+    printf("proxy binary: %s\n", proxy_binary());
     start_proxy(&px, NULL);
     assert_true(proxy_wait_replica_reads(&px, SETTLE_MS));
     return 0;

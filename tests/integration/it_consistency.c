@@ -85,7 +85,7 @@ static void start_proxy(unsigned monitor_ms, const char *consistency, const char
     proxy_start(&px, &env, ov);
     assert_true(proxy_wait_replica_reads(&px, 5000));
     if (monitor_ms == CU_MONITOR_BLIND_MS)
-        cu_sleep_ms(CU_FIRST_ROUND_MS);
+        proxy_sleep_ms(CU_FIRST_ROUND_MS);
 }
 
 static MYSQL *session(unsigned long flags)
@@ -161,7 +161,7 @@ static void replica_catch_up(int r)
     snprintf(sql, sizeof sql, "SELECT MASTER_GTID_WAIT('%s', 10)", pos);
     expect_query(c, sql, "0");
     mysql_close(c);
-    cu_sleep_ms(5 * CU_GTID_POLL_MS);
+    proxy_sleep_ms(5 * CU_GTID_POLL_MS);
 }
 
 /* Stops both replicas' SQL threads; with `settle`, waits until the monitor
@@ -171,7 +171,7 @@ static void stop_both(bool settle)
     cu_sql_thread(&env, 1, false);
     cu_sql_thread(&env, 2, false);
     if (settle)
-        cu_sleep_ms(CU_MONITOR_SETTLE_MS);
+        proxy_sleep_ms(CU_MONITOR_SETTLE_MS);
 }
 
 /* The proxy's session must go on after whatever a read got. On the
@@ -196,7 +196,7 @@ static struct restarter {
 static void *restarter_main(void *arg)
 {
     struct restarter *r = arg;
-    cu_sleep_ms(r->delay_ms);
+    proxy_sleep_ms(r->delay_ms);
     r->rc = cu_sql_thread_try(r->conn, true);
     return NULL;
 }
@@ -372,7 +372,7 @@ static void timeout_scenario(unsigned monitor_ms, const char *chain, struct outc
     int id = fresh_id();
     put_row(m, id, "old");
     cu_sync_replicas(&env);
-    cu_sleep_ms(5 * CU_GTID_POLL_MS);
+    proxy_sleep_ms(5 * CU_GTID_POLL_MS);
     stop_both(monitor_ms == CU_MONITOR_MS);
 
     struct cu_stats before, after;
@@ -587,7 +587,7 @@ static void test_strong(void **state)
     cu_sql_thread(&env, 1, true);
     cu_sql_thread(&env, 2, true);
     cu_sync_replicas(&env);
-    cu_sleep_ms(5 * CU_GTID_POLL_MS);
+    proxy_sleep_ms(5 * CU_GTID_POLL_MS);
     struct cu_stats before, after, d;
     cu_stats_take(&px, &before);
     for (int i = 0; i < 4; i++) {
@@ -976,13 +976,13 @@ static void test_stopped_replica_gets_no_eventual_reads(void **state)
     assert_true(seen[2] > 0 && seen[3] > 0);
 
     cu_sql_thread(&env, 1, false);
-    cu_sleep_ms(CU_MONITOR_SETTLE_MS);
+    proxy_sleep_ms(CU_MONITOR_SETTLE_MS);
     eventual_reads(m, 200, seen);
     print_seen("200 eventual reads, replica1's SQL thread stopped", seen);
     assert_int_equal(seen[3], 200);
 
     cu_sql_thread(&env, 1, true);
-    cu_sleep_ms(CU_MONITOR_SETTLE_MS);
+    proxy_sleep_ms(CU_MONITOR_SETTLE_MS);
     eventual_reads(m, 40, seen);
     print_seen("40 eventual reads, replica1 replicating again", seen);
     assert_true(seen[2] > 0);
@@ -1007,7 +1007,7 @@ static void *ticker_main(void *arg)
             t->errors++;
         else
             t->writes++;
-        cu_sleep_ms(50);
+        proxy_sleep_ms(50);
     }
     return NULL;
 }
@@ -1052,13 +1052,13 @@ static void test_lagging_replica_gets_no_eventual_reads(void **state)
     ticker_start();
     long lag = -2;
     for (int i = 0; i < 100 && lag < 2; i++) {
-        cu_sleep_ms(100);
+        proxy_sleep_ms(100);
         lag = cu_replica_lag_s(r1);
     }
     printf("replica1 at MASTER_DELAY=5: Seconds_Behind_Master %ld\n", lag);
     long lag_after = -2;
     if (lag >= 2) {
-        cu_sleep_ms(CU_MONITOR_SETTLE_MS);
+        proxy_sleep_ms(CU_MONITOR_SETTLE_MS);
         eventual_reads(m, 200, seen);
         lag_after = cu_replica_lag_s(r1);
     }

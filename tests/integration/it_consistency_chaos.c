@@ -125,7 +125,7 @@ static unsigned text_cycle(struct worker *w, MYSQL *m, int seq, long long val, c
         return rc;
     }
     if (w->think_ms)
-        cu_sleep_ms(w->think_ms + (unsigned)(cu_rand(&w->rng) % 40));
+        proxy_sleep_ms(w->think_ms + (unsigned)(cu_rand(&w->rng) % 40));
     if (seq % 2 == 0)
         snprintf(sql, sizeof sql,
                  "SELECT (SELECT v FROM cons_chaos WHERE tid = %d AND seq = %d), @@server_id",
@@ -206,7 +206,7 @@ static unsigned stmt_cycle(struct worker *w, struct stmts *s, int seq, long long
     if (rc)
         return rc;
     if (w->think_ms)
-        cu_sleep_ms(w->think_ms + (unsigned)(cu_rand(&w->rng) % 40));
+        proxy_sleep_ms(w->think_ms + (unsigned)(cu_rand(&w->rng) % 40));
     MYSQL_STMT *rd = seq % 2 == 0 ? s->read_row : s->read_ctr;
     args[0] = w->tid, args[1] = seq;
     rc = stmt_run(rd, args, seq % 2 == 0 ? 2 : 1, msg, msglen);
@@ -361,7 +361,7 @@ static void *chaos_main(void *arg)
         snprintf(c->first_error, sizeof c->first_error, "cannot connect to the replicas");
     }
     while (!c->errors && !atomic_load(&c->stop)) {
-        cu_sleep_ms(CHAOS_MIN_MS +
+        proxy_sleep_ms(CHAOS_MIN_MS +
                     (unsigned)(cu_rand(&c->rng) % (CHAOS_MAX_MS - CHAOS_MIN_MS + 1)));
         int r = (int)(cu_rand(&c->rng) % 2);
         unsigned rc = cu_sql_thread_try(conn[r], !running[r]);
@@ -479,7 +479,7 @@ static void *steady_writer_main(void *arg)
         } else {
             sw->writes++;
         }
-        cu_sleep_ms(STEADY_WRITE_MS);
+        proxy_sleep_ms(STEADY_WRITE_MS);
     }
     mysql_close(m);
     return NULL;

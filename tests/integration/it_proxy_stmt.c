@@ -7,11 +7,14 @@
  *     types libmariadb sends only with the first execution;
  *   - mariadb_stmt_execute_direct (PREPARE and EXECUTE id -1 pipelined);
  *   - COM_STMT_CLOSE reaches every server that prepared the statement, so a
- *     client that prepares and closes in a loop leaves nothing behind.
+ *     client that prepares and closes in a loop leaves nothing behind;
+ *   - a prepared write after the transaction's server connection died gets
+ *     the "transaction was lost" error instead of committing on its own.
  * Routing checks skip in direct mode (GTIDPROXY_IT_DIRECT=1).
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -190,6 +193,63 @@ static void test_many_statements_prepare_and_close(void **state)
     mysql_close(m);
 }
 
+static void exec_insert(MYSQL_STMT *st, int id, bool expect_ok)
+{
+    MYSQL_BIND in[1];
+    memset(in, 0, sizeof in);
+    in[0].buffer_type = MYSQL_TYPE_LONG;
+    in[0].buffer = &id;
+    if (mysql_stmt_bind_param(st, in))
+        fail_msg("bind_param: %s", mysql_stmt_error(st));
+    int rc = mysql_stmt_execute(st);
+    if (expect_ok && rc)
+        fail_msg("insert %d: %s", id, mysql_stmt_error(st));
+    if (!expect_ok && !rc)
+        fail_msg("insert %d succeeded after its transaction was lost", id);
+}
+
+static long long primary_count(const char *sql)
+{
+    MYSQL *primary = cluster_connect(&env, 0);
+    char *v = cluster_query_value(primary, sql);
+    long long n = atoll(v);
+    free(v);
+    mysql_close(primary);
+    return n;
+}
+
+static void test_lost_transaction_fails_prepared_execute(void **state)
+{
+    (void)state;
+    if (proxy_is_direct())
+        skip(); /* killing the transaction's connection kills the client's */
+    MYSQL *m = proxy_connect(&proxy, "gtidproxy_test", 0);
+    cluster_exec(m, "DROP TABLE IF EXISTS stmt_lost");
+    cluster_exec(m, "CREATE TABLE stmt_lost (id INT PRIMARY KEY)");
+    MYSQL_STMT *st = prepare(m, "INSERT INTO stmt_lost VALUES (?)");
+    cluster_exec(m, "BEGIN");
+    exec_insert(st, 1, true);
+    char *conn = cluster_query_value(m, "SELECT CONNECTION_ID()"); /* the transaction's */
+    MYSQL *primary = cluster_connect(&env, 0);
+    char kill[64];
+    snprintf(kill, sizeof kill, "KILL %s", conn);
+    free(conn);
+    cluster_exec(primary, kill);
+    mysql_close(primary);
+    proxy_sleep_ms(300); /* the proxy sees the connection close */
+
+    exec_insert(st, 2, false);
+    assert_int_equal(mysql_stmt_errno(st), 9002);
+    assert_non_null(strstr(mysql_stmt_error(st), "transaction was lost"));
+    assert_int_equal(primary_count("SELECT COUNT(*) FROM gtidproxy_test.stmt_lost"), 0);
+
+    /* The session goes on, outside any transaction. */
+    exec_insert(st, 3, true);
+    assert_int_equal(primary_count("SELECT COUNT(*) FROM gtidproxy_test.stmt_lost"), 1);
+    mysql_stmt_close(st);
+    mysql_close(m);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -214,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_prepared_write_runs_on_primary),
         cmocka_unit_test(test_execute_direct),
         cmocka_unit_test(test_many_statements_prepare_and_close),
+        cmocka_unit_test(test_lost_transaction_fails_prepared_execute),
     };
     return proxy_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -54,7 +54,7 @@ static int n_scratch;
 static bool in_group;   /* proxy_run_group_tests() is running */
 static bool misbehaved; /* a proxy failed to start or stop cleanly */
 
-static void sleep_ms(unsigned ms)
+void proxy_sleep_ms(unsigned ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -217,7 +217,7 @@ static void describe_status(int status, char *out, size_t len)
         snprintf(out, len, "wait status 0x%x", (unsigned)status);
 }
 
-static const char *proxy_binary(void)
+const char *proxy_binary(void)
 {
     return env_or("GTIDPROXY_IT_BINARY", GTIDPROXY_BINARY);
 }
@@ -309,7 +309,7 @@ void proxy_start(struct proxy_proc *p, const struct cluster_env *env, const char
             print_log_tail(p);
             fail();
         }
-        sleep_ms(POLL_MS);
+        proxy_sleep_ms(POLL_MS);
     }
 }
 
@@ -329,7 +329,7 @@ void proxy_stop(struct proxy_proc *p)
             exited = true;
             break;
         }
-        sleep_ms(POLL_MS);
+        proxy_sleep_ms(POLL_MS);
     }
     if (!exited) {
         kill(pid, SIGKILL);
@@ -430,7 +430,7 @@ MYSQL *proxy_try_connect(const struct proxy_proc *p, const char *user, const cha
 
 /* The log from byte `from` on, NUL-terminated (malloc'ed), or NULL when
  * there is no log. */
-static char *read_log_from(const struct proxy_proc *p, size_t from, size_t *len_out)
+char *proxy_log_read(const struct proxy_proc *p, size_t from, size_t *len_out)
 {
     if (!p->log[0])
         return NULL;
@@ -461,17 +461,12 @@ static char *read_log_from(const struct proxy_proc *p, size_t from, size_t *len_
 static bool log_has(const struct proxy_proc *p, size_t from, const char *needle)
 {
     size_t len = 0;
-    char *buf = read_log_from(p, from, &len);
+    char *buf = proxy_log_read(p, from, &len);
     if (!buf)
         return false;
     bool found = memmem(buf, len, needle, strlen(needle)) != NULL;
     free(buf);
     return found;
-}
-
-bool proxy_log_contains(const struct proxy_proc *p, const char *needle)
-{
-    return log_has(p, 0, needle);
 }
 
 size_t proxy_log_mark(const struct proxy_proc *p)
@@ -490,7 +485,7 @@ bool proxy_log_wait(const struct proxy_proc *p, size_t from, const char *needle,
             return true;
         if (waited >= timeout_ms)
             return false;
-        sleep_ms(POLL_MS);
+        proxy_sleep_ms(POLL_MS);
     }
 }
 
@@ -535,6 +530,6 @@ bool proxy_wait_replica_reads(const struct proxy_proc *p, unsigned timeout_ms)
             return true;
         if (waited >= timeout_ms)
             return false;
-        sleep_ms(POLL_MS);
+        proxy_sleep_ms(POLL_MS);
     }
 }

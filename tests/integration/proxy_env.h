@@ -49,6 +49,11 @@ void proxy_stop(struct proxy_proc *p);
 void proxy_signal(struct proxy_proc *p, int sig);
 
 bool proxy_is_direct(void);
+/* The gtidproxy binary proxy_start() runs: GTIDPROXY_IT_BINARY, else the
+ * build's. */
+const char *proxy_binary(void);
+/* Sleeps ms milliseconds (through EINTR). */
+void proxy_sleep_ms(unsigned ms);
 
 /* A libmariadb connection through the proxy as the app user (flags: extra
  * mysql_real_connect client flags, e.g. CLIENT_MULTI_STATEMENTS); fails the
@@ -60,8 +65,6 @@ MYSQL *proxy_connect(const struct proxy_proc *p, const char *db, unsigned long f
 MYSQL *proxy_try_connect(const struct proxy_proc *p, const char *user, const char *password,
                          const char *db, unsigned *err, char *errmsg, size_t errlen);
 
-/* True when the proxy's log contains needle (a plain substring). */
-bool proxy_log_contains(const struct proxy_proc *p, const char *needle);
 
 /* @@server_id of the server that ran `SELECT @@server_id` on m: tells a test
  * where a read was routed. The cluster's primary is server_id 1, replica i is
@@ -80,6 +83,9 @@ MYSQL *proxy_connect_with(const struct proxy_proc *p, MYSQL *m, const char *db,
  * is logged after this point (proxy_start's readiness probe connects and
  * disconnects, and other tests' connections log too). 0 without a log. */
 size_t proxy_log_mark(const struct proxy_proc *p);
+/* The log from byte `from` on: malloc'ed, NUL-terminated, its length in
+ * *len; NULL when there is no log. */
+char *proxy_log_read(const struct proxy_proc *p, size_t from, size_t *len);
 
 /* True once the log from byte `from` on contains needle; polled every 20 ms
  * for up to timeout_ms (the proxy logs a closed connection shortly after the
