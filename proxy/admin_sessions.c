@@ -39,7 +39,7 @@ static json_t *session_json(struct worker *w, struct session *s, uint64_t now)
     for (size_t i = 0; open && i < s->n_be; i++)
         if (s->be[i])
             json_array_append_new(open, json_string(px->backends[i].name));
-    const char *pin = s->route.pin ? s->route.pin
+    const char *pin = s->route.pins ? route_pin_why(s->route.pins)
                       : s->route.autocommit_off ? "autocommit=0"
                                                 : NULL;
     enum gate_level level = s->level_set >= 0 ? (enum gate_level)s->level_set

@@ -35,11 +35,24 @@ static void note_effects(const struct classify_result *cr, struct route_state *s
     if (cr->flags & CLASSIFY_F_USER_VAR_ASSIGN)
         st->user_vars = true;
     if ((cr->flags & CLASSIFY_F_TEMP_TABLE) && keyword_is(cr, "CREATE"))
-        st->pin = "temporary table";
+        st->pins |= ROUTE_PIN_BIT(ROUTE_PIN_TEMP_TABLE);
     else if (keyword_is(cr, "LOCK"))
-        st->pin = "LOCK TABLES";
-    else if (keyword_is(cr, "UNLOCK") && st->pin && st->pin[0] == 'L')
-        st->pin = NULL;
+        st->pins |= ROUTE_PIN_BIT(ROUTE_PIN_LOCK);
+    else if (keyword_is(cr, "UNLOCK"))
+        st->pins &= ~ROUTE_PIN_BIT(ROUTE_PIN_LOCK);
+}
+
+const char *route_pin_why(unsigned pins)
+{
+    static const char *const names[] = {
+#define ROUTE_PIN_NAME(name, text) text,
+        ROUTE_PIN_LIST(ROUTE_PIN_NAME)
+#undef ROUTE_PIN_NAME
+    };
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (pins & ROUTE_PIN_BIT(i))
+            return names[i];
+    return NULL;
 }
 
 void router_decide(const struct classify_result *cr, struct route_state *st,
@@ -55,8 +68,8 @@ void router_decide(const struct classify_result *cr, struct route_state *st,
         decide(out, ROUTE_TRX, "in transaction");
         return;
     }
-    if (st->pin) {
-        decide(out, ROUTE_PRIMARY, st->pin);
+    if (st->pins) {
+        decide(out, ROUTE_PRIMARY, route_pin_why(st->pins));
         return;
     }
     if (st->autocommit_off) {

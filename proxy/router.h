@@ -37,13 +37,31 @@ enum route_target {
 };
 const char *route_target_name(enum route_target t);
 
+/* Why a session is pinned to the primary: each reason is set and cleared
+ * on its own (UNLOCK TABLES must not drop a temporary table's pin). */
+#define ROUTE_PIN_LIST(X)                                                                          \
+    X(ROUTE_PIN_TEMP_TABLE, "temporary table")                                                     \
+    X(ROUTE_PIN_LOCK, "LOCK TABLES")                                                               \
+    X(ROUTE_PIN_SET_OPTION, "COM_SET_OPTION")                                                      \
+    X(ROUTE_PIN_BAD_GTID, "unreadable GTID")
+
+enum route_pin {
+#define ROUTE_PIN_ENUM(name, text) name,
+    ROUTE_PIN_LIST(ROUTE_PIN_ENUM)
+#undef ROUTE_PIN_ENUM
+};
+#define ROUTE_PIN_BIT(p) (1u << (p))
+
 /* What routing remembers about a session between statements. */
 struct route_state {
     bool in_trx;         /* the last reply had SERVER_STATUS_IN_TRANS */
     bool autocommit_off; /* the last reply lacked SERVER_STATUS_AUTOCOMMIT */
-    const char *pin;     /* why the session is pinned to the primary, or NULL */
+    unsigned pins;       /* ROUTE_PIN_BIT()s: why the session is pinned to the primary */
     bool user_vars;      /* the session assigned user variables (on the primary) */
 };
+
+/* The first reason of pins (for logs, errors and the admin API), or NULL. */
+const char *route_pin_why(unsigned pins);
 
 struct route_decision {
     enum route_target target;

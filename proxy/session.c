@@ -873,7 +873,7 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
     case PROTO_COM_SET_OPTION:
         /* Turns multi-statements on or off for one server connection; the
          * session stays where it was turned. */
-        s->route.pin = "COM_SET_OPTION";
+        s->route.pins |= ROUTE_PIN_BIT(ROUTE_PIN_SET_OPTION);
         break;
     case PROTO_COM_STMT_PREPARE:
         d = session__prepare_route(s, payload, len, whole);

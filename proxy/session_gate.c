@@ -96,7 +96,7 @@ void session__track_write(struct session *s, struct bconn *b, const struct proto
     if (rc < 0 || (rc = gtid_set_union(&s->writes, &s->scratch)) != 0) {
         log_warn("C#%u unreadable GTID in an OK from %s (%s): reads pinned to the primary", s->id,
                  bname(s, b->idx), gtid_status_str(rc));
-        s->route.pin = "unreadable GTID";
+        s->route.pins |= ROUTE_PIN_BIT(ROUTE_PIN_BAD_GTID);
         return;
     }
     proxy_writes_add(px_of(s), &s->scratch);

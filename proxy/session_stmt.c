@@ -136,7 +136,7 @@ struct route_decision session__prepare_route(struct session *s, const uint8_t *p
     }
     if (s->route.in_trx)
         return (struct route_decision){ROUTE_TRX, "in transaction"};
-    if (s->cmd_prepare_read && !s->route.pin && !s->route.autocommit_off)
+    if (s->cmd_prepare_read && !s->route.pins && !s->route.autocommit_off)
         return (struct route_decision){ROUTE_REPLICA, "prepared read"};
     return (struct route_decision){ROUTE_PRIMARY, "prepared statement"};
 }
@@ -215,7 +215,7 @@ bool session__stmt_route(struct session *s, size_t *idx)
         *idx = p->long_data_be;
     } else if (s->route.in_trx) {
         *idx = s->trx ? s->trx->idx : px->primary;
-    } else if (!p->read || s->route.pin || s->route.autocommit_off ||
+    } else if (!p->read || s->route.pins || s->route.autocommit_off ||
                com == PROTO_COM_STMT_SEND_LONG_DATA) {
         /* A read's long data goes to the primary and its EXECUTE follows:
          * the gate could not move data already sent to a replica. */

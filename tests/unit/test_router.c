@@ -84,15 +84,24 @@ static void test_pins_and_user_variables(void **state)
 
     st = (struct route_state){0};
     assert_int_equal(route("CREATE TEMPORARY TABLE tt (a int)", &st), ROUTE_PRIMARY);
-    assert_string_equal(st.pin, "temporary table");
+    assert_string_equal(route_pin_why(st.pins), "temporary table");
     assert_int_equal(route("SELECT 1", &st), ROUTE_PRIMARY);
 
     st = (struct route_state){0};
     assert_int_equal(route("LOCK TABLES t READ", &st), ROUTE_PRIMARY);
     assert_int_equal(route("SELECT * FROM t", &st), ROUTE_PRIMARY);
     assert_int_equal(route("UNLOCK TABLES", &st), ROUTE_PRIMARY);
-    assert_null(st.pin);
+    assert_null(route_pin_why(st.pins));
     assert_int_equal(route("SELECT * FROM t", &st), ROUTE_REPLICA);
+
+    /* Pins are independent: UNLOCK TABLES releases the lock's pin only;
+     * the temporary table still lives on the primary alone. */
+    st = (struct route_state){0};
+    assert_int_equal(route("CREATE TEMPORARY TABLE tt (a int)", &st), ROUTE_PRIMARY);
+    assert_int_equal(route("LOCK TABLES t READ", &st), ROUTE_PRIMARY);
+    assert_int_equal(route("UNLOCK TABLES", &st), ROUTE_PRIMARY);
+    assert_int_equal(route("SELECT * FROM tt", &st), ROUTE_PRIMARY);
+    assert_string_equal(route_pin_why(st.pins), "temporary table");
 }
 
 int main(void)
