@@ -264,9 +264,10 @@ static void route(struct session *s)
             continue;
         r[i].usable = true;
         r[i].weight = atomic_load(&px->backends[i].weight);
-        r[i].caught_up = empty || monitor_known_contains(&px->mon, i, &s->need);
-        if (!r[i].caught_up)
-            r[i].missing = monitor_known_missing(&px->mon, i, &s->need);
+        /* One look under the replica's lock: missing is 0 exactly when
+         * known ⊇ need (gtid_set.h). */
+        r[i].missing = empty ? 0 : monitor_known_missing(&px->mon, i, &s->need);
+        r[i].caught_up = r[i].missing == 0;
     }
     bool direct = false;
     size_t idx;
