@@ -177,15 +177,23 @@ static int rewrite_ok(struct bconn *b, struct buf *co, const uint8_t *pkt, size_
 
 /* The wait in front of the query answered with pkt (a whole packet p, its
  * sequence id p[3]): consumed here. Returns 0, or -1 after a failure. */
+/* Keeps a server ERR to the proxy's own statement: its number, and text
+ * for logs and the client's error. */
+static void note_err(struct bconn *b, const struct proto_err *e)
+{
+    b->err_code = e->code;
+    snprintf(b->err, sizeof b->err, "%u (%.5s) %.*s", e->code,
+             e->has_sqlstate ? (const char *)e->sqlstate.p : "HY000", (int)e->message.len,
+             (const char *)e->message.p);
+}
+
 static int wait_prefix_answered(struct bconn *b, const uint8_t *p, const struct proto_trk_pkt *pkt)
 {
     b->wait_prefix = false;
     if (pkt->kind == PROTO_TRK_PKT_ERR) {
         /* An ERR ends a multi-statement: the query did not run. */
         b->wait_failed = true;
-        snprintf(b->err, sizeof b->err, "%u (%.5s) %.*s", pkt->err.code,
-                 pkt->err.has_sqlstate ? (const char *)pkt->err.sqlstate.p : "HY000",
-                 (int)pkt->err.message.len, (const char *)pkt->err.message.p);
+        note_err(b, &pkt->err);
         return 0;
     }
     if (pkt->kind != PROTO_TRK_PKT_OK || !(pkt->ok.status & PROTO_SERVER_MORE_RESULTS_EXISTS)) {
@@ -256,9 +264,7 @@ static int relay_piece(struct bconn *b, uint8_t *p, size_t n, bool whole)
         }
         session_reply_packet(b->s, b, &pkt);
         if (!b->forward && pkt.kind == PROTO_TRK_PKT_ERR) {
-            snprintf(b->err, sizeof b->err, "%u (%.5s) %.*s", pkt.err.code,
-                     pkt.err.has_sqlstate ? (const char *)pkt.err.sqlstate.p : "HY000",
-                     (int)pkt.err.message.len, (const char *)pkt.err.message.p);
+            note_err(b, &pkt.err);
         }
         if (pkt.done)
             done = true;
@@ -557,6 +563,7 @@ int bconn_send_internal(struct bconn *b, uint8_t com, const char *text, size_t l
     b->seq_shift = 0;
     b->internal_com = com;
     b->err[0] = '\0';
+    b->err_code = 0;
     b->state = b->state == BCONN_LOGIN ? BCONN_INIT : BCONN_SYNC;
     return send_queued(b);
 }

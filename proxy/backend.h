@@ -77,6 +77,7 @@ struct bconn {
     struct sess_vars have; /* session state in force on this connection */
     uint64_t synced_gen;   /* the session's svars gen `have` matches */
     char err[256];         /* the proxy's own command's ERR text (SYNC/INIT) */
+    uint16_t err_code;     /* ... and the server's error number (0: none) */
     /* A catch-up wait (session_gate.c) in front of the client's query: */
     bool wait_prefix;      /* the reply's first result is the wait's: consume it */
     bool wait_failed;      /* ... and it was an ERR: the reply ended there */

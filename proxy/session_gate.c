@@ -520,7 +520,7 @@ void session_wait_done(struct session *s, struct bconn *b, bool reached, const c
     need_text(s, need, sizeof need);
     snprintf(g->why, sizeof g->why, "needs %s; %s had not applied it within %u ms", need,
              bname(s, b->idx), g->budget_ms);
-    if (why && strncmp(why, "1242 ", 5) != 0)
+    if (why && b->err_code != GATE_WAIT_TIMEOUT_ERRNO) /* a timeout is no surprise */
         log_warn("C#%u wait on %s failed: %s", s->id, bname(s, b->idx), why);
     s->cur = NULL;
     s->state = SESS_WAIT_BACKEND;
