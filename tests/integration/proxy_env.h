@@ -94,8 +94,8 @@ bool proxy_log_wait(const struct proxy_proc *p, size_t from, const char *needle,
                     unsigned timeout_ms);
 
 /* Waits (up to 10 s, then fails the test) until every replica applied what
- * the primary has binlogged, asking the servers directly. Until the proxy
- * has its GTID gate this is how a test reads its own writes on a replica. */
+ * the primary has binlogged, asking the servers directly: for a new session
+ * that must see other sessions' writes at level session. */
 void proxy_sync_replicas(const struct proxy_proc *p);
 
 /* Polls `SELECT @@server_id` on new connections until one is served by a
