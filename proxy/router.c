@@ -29,8 +29,8 @@ static void decide(struct route_decision *out, enum route_target t, const char *
     out->why = why;
 }
 
-/* Pins and user variables the statement leaves on the primary. */
-static void note_effects(const struct classify_result *cr, struct route_state *st)
+void router_note_effects(const struct classify_result *cr, struct route_state *st,
+                         bool may_release)
 {
     if (cr->flags & CLASSIFY_F_USER_VAR_ASSIGN)
         st->user_vars = true;
@@ -38,7 +38,7 @@ static void note_effects(const struct classify_result *cr, struct route_state *s
         st->pins |= ROUTE_PIN_BIT(ROUTE_PIN_TEMP_TABLE);
     else if (keyword_is(cr, "LOCK"))
         st->pins |= ROUTE_PIN_BIT(ROUTE_PIN_LOCK);
-    else if (keyword_is(cr, "UNLOCK"))
+    else if (may_release && keyword_is(cr, "UNLOCK"))
         st->pins &= ~ROUTE_PIN_BIT(ROUTE_PIN_LOCK);
 }
 
@@ -63,7 +63,7 @@ void router_decide(const struct classify_result *cr, struct route_state *st,
         decide(out, ROUTE_ERROR, h->error);
         return;
     }
-    note_effects(cr, st);
+    router_note_effects(cr, st, true);
     if (st->in_trx) {
         decide(out, ROUTE_TRX, "in transaction");
         return;

@@ -60,6 +60,14 @@ struct route_state {
     bool user_vars;      /* the session assigned user variables (on the primary) */
 };
 
+/* Notes the pins and user variables the statement leaves on the primary
+ * (router_decide does it for text statements). A prepared statement's are
+ * noted when it is prepared, since it may run any time after, and never
+ * its releases (may_release false): an UNLOCK TABLES prepared early must
+ * not drop a pin its EXECUTE has not dropped yet. */
+void router_note_effects(const struct classify_result *cr, struct route_state *st,
+                         bool may_release);
+
 /* The first reason of pins (for logs, errors and the admin API), or NULL. */
 const char *route_pin_why(unsigned pins);
 

@@ -132,7 +132,14 @@ struct route_decision session__prepare_route(struct session *s, const uint8_t *p
     if (whole) {
         struct classify_result cr;
         (void)classify_query(payload + 1, len - 1, 0, &cr);
-        s->cmd_prepare_read = cr.kind == CLASSIFY_READ;
+        /* A read of user variables or of the previous statement's state
+         * is left to the primary: its EXECUTEs may come after any later
+         * SET @a or write (the text path decides per statement). */
+        s->cmd_prepare_read = cr.kind == CLASSIFY_READ &&
+                              !(cr.flags & (CLASSIFY_F_USES_USER_VAR | CLASSIFY_F_PREV_STMT_STATE));
+        /* Before routing it: a prepared SET @a = ? or CREATE TEMPORARY
+         * TABLE must keep later reads of them on the primary. */
+        router_note_effects(&cr, &s->route, false);
     }
     if (s->route.in_trx)
         return (struct route_decision){ROUTE_TRX, "in transaction"};

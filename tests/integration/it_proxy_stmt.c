@@ -9,7 +9,9 @@
  *   - COM_STMT_CLOSE reaches every server that prepared the statement, so a
  *     client that prepares and closes in a loop leaves nothing behind;
  *   - a prepared write after the transaction's server connection died gets
- *     the "transaction was lost" error instead of committing on its own.
+ *     the "transaction was lost" error instead of committing on its own;
+ *   - what a prepared statement leaves on the primary (a user variable, a
+ *     temporary table) is read there afterwards, by text and prepared reads.
  * Routing checks skip in direct mode (GTIDPROXY_IT_DIRECT=1).
  */
 #include <setjmp.h>
@@ -218,6 +220,14 @@ static long long primary_count(const char *sql)
     return n;
 }
 
+static void expect_sql_value(MYSQL *m, const char *sql, const char *want)
+{
+    char *v = cluster_query_value(m, sql);
+    if (!v || strcmp(v, want) != 0)
+        fail_msg("%s: expected %s, got %s", sql, want, v ? v : "NULL");
+    free(v);
+}
+
 static void test_lost_transaction_fails_prepared_execute(void **state)
 {
     (void)state;
@@ -250,6 +260,36 @@ static void test_lost_transaction_fails_prepared_execute(void **state)
     mysql_close(m);
 }
 
+static void test_prepared_effects_stay_on_primary(void **state)
+{
+    (void)state;
+    MYSQL *m = proxy_connect(&proxy, "gtidproxy_test", 0);
+    MYSQL_STMT *set = prepare(m, "SET @stmt_a = ?");
+    long long v = 42;
+    MYSQL_BIND in[1];
+    memset(in, 0, sizeof in);
+    in[0].buffer_type = MYSQL_TYPE_LONGLONG;
+    in[0].buffer = &v;
+    if (mysql_stmt_bind_param(set, in) || mysql_stmt_execute(set))
+        fail_msg("SET @stmt_a = ?: %s", mysql_stmt_error(set));
+    mysql_stmt_close(set);
+    expect_sql_value(m, "SELECT @stmt_a", "42"); /* a replica would say NULL */
+
+    MYSQL_STMT *read = prepare(m, "SELECT @stmt_a + ?, @@server_id");
+    long long arg = 1, val = 0, server = 0;
+    exec_pair(read, &arg, &val, &server);
+    assert_int_equal(val, 43);
+    mysql_stmt_close(read);
+
+    MYSQL_STMT *tmp = prepare(m, "CREATE TEMPORARY TABLE stmt_tt (a INT)");
+    if (mysql_stmt_execute(tmp))
+        fail_msg("CREATE TEMPORARY TABLE: %s", mysql_stmt_error(tmp));
+    mysql_stmt_close(tmp);
+    cluster_exec(m, "INSERT INTO stmt_tt VALUES (7)");
+    expect_sql_value(m, "SELECT a FROM stmt_tt", "7"); /* a replica has no such table */
+    mysql_close(m);
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -275,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_execute_direct),
         cmocka_unit_test(test_many_statements_prepare_and_close),
         cmocka_unit_test(test_lost_transaction_fails_prepared_execute),
+        cmocka_unit_test(test_prepared_effects_stay_on_primary),
     };
     return proxy_run_group_tests(tests, group_setup, group_teardown);
 }
