@@ -20,6 +20,7 @@
 
 #include "backend_auth.h"
 #include "client_auth.h"
+#include "cache_store.h"
 #include "config.h"
 #include "gtidproxy/gtid_set.h"
 #include "monitor.h"
@@ -91,6 +92,9 @@ struct proxy {
     struct gtid_set writes;
 
     struct monitor mon; /* started by main after the primary's probe */
+
+    /* The result cache (cache.h); NULL when cache.max_bytes is 0. */
+    struct cache_store *cache;
 };
 
 /* Builds the runtime from a loaded config (taking ownership of it). */

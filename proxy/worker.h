@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "cache.h"
 #include "gate.h"
 #include "proxy.h"
 
@@ -72,6 +73,7 @@ struct worker {
     unsigned n_sessions;
     unsigned rr;   /* round-robin position for replica choice */
     struct gate_counters gate; /* reads by level and outcome, waits */
+    struct cache_counters cache; /* result cache lookups */
     struct worker_stats st;
     uv_mutex_t calls_lock; /* + calls_cond: worker_call() */
     uv_cond_t calls_cond;

@@ -8,7 +8,7 @@
 
 # The packages every build needs: compilers, CMake, and the libraries of DESIGN.md.
 GTIDPROXY_BUILD_PACKAGES=(gcc make cmake pkg-config libuv1-dev libjansson-dev
-  libmariadb-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev)
+  libmariadb-dev libssl-dev libmicrohttpd-dev libcurl4-openssl-dev libpcre2-dev)
 # What the test command adds: clang + its sanitizer/libFuzzer runtimes, cmocka,
 # the MariaDB server and client the integration tests start, docker-compose
 # (validates docker/docker-compose.yml; no engine is needed for that), and the
