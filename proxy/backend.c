@@ -221,6 +221,7 @@ static int relay_piece(struct bconn *b, uint8_t *p, size_t n, bool whole)
         return -1;
     }
     struct buf *co = b->forward && !consumed ? session_client_out(b->s) : NULL;
+    size_t co_start = co ? co->len : 0;
     bool rewritten = false, done = false;
     size_t off = 0;
     while (off < n) {
@@ -277,6 +278,8 @@ static int relay_piece(struct bconn *b, uint8_t *p, size_t n, bool whole)
             return -1;
         }
     }
+    if (co)
+        session_cache_reply(b->s, co->data + co_start, co->len - co_start);
     b->forwarded += n;
     return done ? 1 : 0;
 }

@@ -437,12 +437,16 @@ static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
     static const char *const timeout_keys[] = {"connect_ms", "client_idle_ms", "backend_query_ms",
                                                NULL};
     static const char *const log_keys[] = {"level", NULL};
+    static const char *const cache_keys[] = {"max_bytes", "max_entry_bytes", "ttl_ms",
+                                             "max_stale_ms", NULL};
     /* A missing section reads as an empty one: every key takes its default. */
     json_t *empty = json_object();
     const json_t *admin = json_object_get(root, "admin");
     const json_t *limits = json_object_get(root, "limits");
     const json_t *timeouts = json_object_get(root, "timeouts");
     const json_t *logging = json_object_get(root, "logging");
+    const json_t *cache = json_object_get(root, "cache");
+    unsigned long long cache_max;
     unsigned port, mps, hw;
     int level, rc = -1;
 
@@ -452,6 +456,8 @@ static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
         timeouts = empty;
     if (!logging)
         logging = empty;
+    if (!cache)
+        cache = empty;
 
     if (admin) {
         if (check_object(c, admin, "admin", admin_keys) != 0 ||
@@ -483,8 +489,24 @@ static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
         get_u32(c, timeouts, "timeouts", "backend_query_ms", false, 0, 86400000, 0,
                 &cfg->backend_query_timeout_ms) != 0 ||
         check_object(c, logging, "logging", log_keys) != 0 ||
-        get_enum(c, logging, "logging", "level", log_names, LOG_INFO, &level) != 0)
+        get_enum(c, logging, "logging", "level", log_names, LOG_INFO, &level) != 0 ||
+        check_object(c, cache, "cache", cache_keys) != 0 ||
+        get_uint(c, cache, "cache", "max_bytes", false, 0, 1ULL << 40, 64ULL << 20, &cache_max) !=
+            0 ||
+        get_u32(c, cache, "cache", "max_entry_bytes", false, 1024, 1073741824, 1048576,
+                &cfg->cache_max_entry_bytes) != 0 ||
+        get_u32(c, cache, "cache", "ttl_ms", false, 0, 86400000, 1000, &cfg->cache_ttl_ms) != 0 ||
+        get_u32(c, cache, "cache", "max_stale_ms", false, 0, 86400000, 60000,
+                &cfg->cache_max_stale_ms) != 0)
         goto out;
+    /* The store splits its cap over 16 shards; each must hold an entry. */
+    if (cache_max != 0 && cache_max < 16ULL * 2 * cfg->cache_max_entry_bytes) {
+        fail(c, "cache.max_bytes",
+             "must be 0 (no cache) or at least 32 x cache.max_entry_bytes (%llu), got %llu",
+             32ULL * cfg->cache_max_entry_bytes, cache_max);
+        goto out;
+    }
+    cfg->cache_max_bytes = cache_max;
     cfg->max_packet_size = mps;
     cfg->buffer_high_water = hw;
     cfg->log_level = (enum log_level)level;
@@ -499,7 +521,7 @@ static struct config *load_root(json_t *root, const char *name, char *err, size_
     static const char *const keys[] = {
         "listeners", "admin",       "backends", "users",  "backend_credentials",
         "monitor",   "consistency", "workers",  "limits", "timeouts",
-        "logging",   NULL};
+        "logging",   "cache",       NULL};
     struct ctx c = {name, err, errlen};
     struct config *cfg = xcalloc(1, sizeof *cfg);
     cfg->file = xstrdup(name);

@@ -127,6 +127,11 @@ struct config {
     unsigned client_idle_timeout_ms;   /* 0: never */
     unsigned backend_query_timeout_ms; /* 0: never */
     enum log_level log_level;
+    /* The result cache (cache.h). cache_max_bytes 0: no cache. */
+    uint64_t cache_max_bytes;
+    unsigned cache_max_entry_bytes;
+    unsigned cache_ttl_ms;       /* consistent hits: for statements no rule gives one */
+    unsigned cache_max_stale_ms; /* fallback step `cache`: likewise */
 };
 
 /* Loads and validates path. On success returns a config the caller frees with

@@ -180,6 +180,16 @@ static json_t *logging_json(const struct config *cfg)
     return done(o, bad);
 }
 
+static json_t *cache_json(const struct config *cfg)
+{
+    json_t *o = json_object();
+    int bad = !o || set(o, "max_bytes", json_integer((json_int_t)cfg->cache_max_bytes)) ||
+              set(o, "max_entry_bytes", uint_(cfg->cache_max_entry_bytes)) ||
+              set(o, "ttl_ms", uint_(cfg->cache_ttl_ms)) ||
+              set(o, "max_stale_ms", uint_(cfg->cache_max_stale_ms));
+    return done(o, bad);
+}
+
 json_t *config_to_json(const struct config *cfg, bool redact)
 {
     json_t *root = json_object();
@@ -191,7 +201,8 @@ json_t *config_to_json(const struct config *cfg, bool redact)
               set(root, "monitor", monitor_json(cfg, redact)) ||
               set(root, "consistency", consistency_json(cfg)) ||
               set(root, "workers", uint_(cfg->workers)) || set(root, "limits", limits_json(cfg)) ||
-              set(root, "timeouts", timeouts_json(cfg)) || set(root, "logging", logging_json(cfg));
+              set(root, "timeouts", timeouts_json(cfg)) || set(root, "logging", logging_json(cfg)) ||
+              set(root, "cache", cache_json(cfg));
     return done(root, bad);
 }
 

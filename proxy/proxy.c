@@ -104,6 +104,22 @@ int proxy_init(struct proxy *px, struct config *cfg, char *err, size_t errlen)
         if (proxy_resolve(&px->backends[i], why, sizeof why) != 0)
             log_warn("backend %s: %s (will retry when used)", b->name, why);
     }
+    if (cfg->cache_max_bytes > 0) {
+        px->cache = calloc(1, sizeof *px->cache);
+        int rc = px->cache ? cache_store_init(px->cache, (size_t)cfg->cache_max_bytes,
+                                              cfg->cache_max_entry_bytes, 0)
+                           : CACHE_E_NOMEM;
+        if (rc != CACHE_OK) {
+            snprintf(err, errlen, "cache: %s", cache_status_str(rc));
+            free(px->cache);
+            for (size_t i = 0; i < cfg->n_backends; i++)
+                pthread_mutex_destroy(&px->backends[i].err_lock);
+            free(px->backends);
+            cauth_users_free(&s->users);
+            free(s);
+            return -1;
+        }
+    }
     pthread_mutex_init(&px->profile_lock, NULL);
     pthread_mutex_init(&px->writes_lock, NULL);
     pthread_mutex_init(&px->reload_lock, NULL);
@@ -127,6 +143,10 @@ void proxy_destroy(struct proxy *px)
     for (size_t i = 0; i < px->n_backends; i++)
         pthread_mutex_destroy(&px->backends[i].err_lock);
     free(px->backends);
+    if (px->cache) {
+        cache_store_free(px->cache);
+        free(px->cache);
+    }
     pthread_mutex_destroy(&px->reload_lock);
     pthread_mutex_destroy(&px->profile_lock);
     pthread_mutex_destroy(&px->writes_lock);
@@ -187,6 +207,9 @@ static void compare_fixed(const struct config *old, const struct config *cfg, ch
         old->admin_max_connections != cfg->admin_max_connections ||
         old->admin_max_body != cfg->admin_max_body)
         note(na, len, "admin (restart to apply)");
+    if (old->cache_max_bytes != cfg->cache_max_bytes ||
+        old->cache_max_entry_bytes != cfg->cache_max_entry_bytes)
+        note(na, len, "cache.max_bytes and cache.max_entry_bytes (restart to apply)");
 }
 
 int proxy_reload(struct proxy *px, struct config *cfg, char *not_applied, size_t len, char *err,

@@ -103,6 +103,7 @@ static void on_handle_closed(uv_handle_t *h)
     svars_free(&s->want);
     pstmt_map_free(&s->stmts);
     session__gate_free(s);
+    session__cache_free(s);
     free(s->be);
     free(s);
 }
@@ -483,6 +484,7 @@ void session__proceed(struct session *s, struct bconn *b)
             return;
         }
     }
+    session__cache_sending(s, b);
     int gw = session__gate_before_send(s, b);
     if (gw != 0) {
         if (gw < 0)
@@ -714,6 +716,7 @@ void session_reply_done(struct session *s, struct bconn *b, const struct proto_t
     s->last = b;
     s->infile = false;
     s->g.active = false;
+    session__cache_done(s, res);
     if (res->status_valid) {
         s->route.in_trx = (res->status & PROTO_SERVER_STATUS_IN_TRANS) != 0;
         s->route.autocommit_off = (res->status & PROTO_SERVER_STATUS_AUTOCOMMIT) == 0;
@@ -838,6 +841,7 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
     struct route_decision d = {ROUTE_PRIMARY, proto_com_name(com)};
     struct classify_result cr;
     cr.hint.present = false;
+    s->cache.on = s->cache.capture = false;
     /* The open transaction's backend went away: the next command that
      * expects an answer gets the error, whichever protocol it speaks (a
      * prepared INSERT must not commit alone on a fresh connection). */
@@ -924,6 +928,8 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
     }
     if (d.target == ROUTE_REPLICA) {
         log_debug("C#%u %s -> gate (%s)", s->id, proto_com_name(com), d.why);
+        if (com == PROTO_COM_QUERY)
+            session__cache_select(s, &cr, payload + 1, len - 1, NULL);
         session__gate_begin(s, &cr.hint, SIZE_MAX);
         return;
     }
@@ -1152,6 +1158,7 @@ void session_accept(struct worker *w, uv_stream_t *server, size_t li)
     svars_init(&s->want);
     pstmt_map_init(&s->stmts, nb);
     session__gate_init(s, proxy_flavor(px));
+    session__cache_init(s, proxy_flavor(px));
     uv_tcp_init(&w->loop, &s->tcp);
     uv_timer_init(&w->loop, &s->timer);
     s->tcp.data = s->timer.data = s;

@@ -74,6 +74,18 @@ struct sess_gate {
     char why[256];            /* why the replicas did not serve (for ERR 9005) */
 };
 
+/* The result cache's state for the current command (session_cache.c). */
+struct sess_cache {
+    bool on;          /* may be served from the cache, and stored in it */
+    bool capture;     /* the reply is being copied into `reply` */
+    unsigned ttl_ms;  /* consistent hits up to this age (0: none) */
+    unsigned max_stale_ms; /* the fallback step `cache` up to this age (0: none) */
+    size_t server;    /* the backend the captured reply comes from */
+    struct buf key;   /* user, schema, session variables, caps, text */
+    struct buf reply; /* the reply as the client gets it */
+    struct gtid_set tag; /* known applied there before the read was sent */
+};
+
 struct session {
     struct session *prev, *next; /* the worker's list */
     struct worker *w;
@@ -129,6 +141,7 @@ struct session {
     struct gtid_set need;             /* the current read's need */
     struct gtid_set scratch;
     struct sess_gate g;
+    struct sess_cache cache;
     /* For the admin API (GET /sessions). Times are the worker loop's
      * (uv_now: no clock read per command). */
     uint64_t connected_ms;   /* at accept */
@@ -157,6 +170,9 @@ void session_flush(struct session *s);
 bool session_client_full(const struct session *s);
 void session_backend_ready(struct session *s, struct bconn *b);
 void session_backend_failed(struct session *s, struct bconn *b, int gp_err, const char *why);
+/* Bytes of the current reply as queued for the client (backend.c): the
+ * result cache keeps a copy of a reply it may store. */
+void session_cache_reply(struct session *s, const uint8_t *p, size_t n);
 void session_reply_packet(struct session *s, struct bconn *b, const struct proto_trk_pkt *pkt);
 /* A catch-up wait on b ended: reached, or not (why: the server's ERR). */
 void session_wait_done(struct session *s, struct bconn *b, bool reached, const char *why);

@@ -9,7 +9,10 @@
  *                                                                     multi-statement, or
  *                                                                     a wait statement first
  *                                 none usable, or the wait failed ─▶ fallback chain:
- *                                     cache (skipped: not built yet) · primary · error · replica
+ *                                     cache (an entry within max_stale_ms) · primary ·
+ *                                     error · replica
+ *   (a read the result cache holds a consistent entry for is answered from
+ *    it before any of this: session_cache.c)
  *
  * A wait never outlives the read's budget: the wait statement carries what
  * is left of it, and the session timer (budget + GATE_GRACE_MS) abandons a
@@ -183,7 +186,11 @@ static void fallback(struct session *s, const char *why)
         enum fallback_step step = g->chain[g->next_step++];
         switch (step) {
         case FALLBACK_CACHE:
-            continue; /* no cache yet (issue 6) */
+            if (!session__cache_serve_stale(s))
+                continue;
+            count(s, GATE_FB_CACHE);
+            finish_answered(s);
+            return;
         case FALLBACK_PRIMARY:
             log_debug("C#%u %s read -> primary (%s)", s->id, gate_level_name(g->level), g->why);
             count(s, GATE_FB_PRIMARY);
@@ -323,6 +330,8 @@ static int strong_step(struct session *s)
         return 1;
     }
     s->state = SESS_WAIT_BACKEND;
+    if (session__cache_serve_consistent(s))
+        return 1;
     route(s);
     return 1;
 }
@@ -400,6 +409,8 @@ void session__gate_begin(struct session *s, const struct hint_set *hint, size_t 
         return;
     }
     s->state = SESS_WAIT_BACKEND;
+    if (session__cache_serve_consistent(s))
+        return;
     route(s);
 }
 

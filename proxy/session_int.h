@@ -68,6 +68,29 @@ int session__gate_before_send(struct session *s, struct bconn *b);
 bool session__proxy_stmt(struct session *s, const struct classify_result *cr, const uint8_t *text,
                          size_t n);
 
+/* session_cache.c (cache.h): the current command's cache state. */
+/* A rule's cache limits; -1: the rule does not set it. */
+struct cache_rule_limits {
+    int64_t ttl_ms, max_stale_ms;
+};
+void session__cache_init(struct session *s, enum gtid_flavor f);
+void session__cache_free(struct session *s);
+/* A COM_QUERY read the gate will route: decides whether the cache is
+ * looked up and the reply stored (rule: the matching query rule's limits,
+ * or NULL), and builds the key. */
+void session__cache_select(struct session *s, const struct classify_result *cr,
+                           const uint8_t *text, size_t n, const struct cache_rule_limits *rule);
+/* Once the read's need is known: serves a consistent hit and answers the
+ * command (true), or counts a miss and arms the capture (false). */
+bool session__cache_serve_consistent(struct session *s);
+/* The fallback step `cache`: queues an entry no older than max_stale_ms
+ * (true; the caller counts it and finishes the command), else false. */
+bool session__cache_serve_stale(struct session *s);
+/* The read is about to be sent to b: takes the tag, restarts the capture. */
+void session__cache_sending(struct session *s, const struct bconn *b);
+/* The reply ended: stores it when it may be served again. */
+void session__cache_done(struct session *s, const struct proto_trk_result *res);
+
 /* session_stmt.c */
 struct route_decision session__prepare_route(struct session *s, const uint8_t *payload, size_t len,
                                              bool whole);

@@ -33,102 +33,32 @@
 #include "gtidproxy/proto_handshake.h"
 #include "gtidproxy/proto_reply.h"
 #include "proxy_env.h"
+#include "raw_client.h"
 
 #define MAX_PACKET_SIZE             (1024u * 1024) /* limits.max_packet_size below */
 #define ER_HANDSHAKE_ERROR          1043           /* "Bad handshake" */
 #define ER_NET_PACKET_TOO_LARGE     1153
 #define ER_NET_PACKETS_OUT_OF_ORDER 1156
 #define LOG_WAIT_MS                 3000
-#define RECV_TIMEOUT_S              5
 
 static struct cluster_env env;
 static struct proxy_proc proxy;
 
-/* ---- a raw client ---- */
+/* ---- a raw client (raw_client.h) on the proxy's port ---- */
 
-static int raw_connect(void)
+static int raw_connect_proxy(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct timeval tv = {.tv_sec = RECV_TIMEOUT_S};
-    assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)proxy.port)};
-    assert_int_equal(inet_pton(AF_INET, env.host, &sa.sin_addr), 1);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    return fd;
+    return raw_connect(env.host, proxy.port);
 }
 
-/* Sends everything; false when the peer already closed (EPIPE, ECONNRESET):
- * a proxy may close before a bad client finished writing. */
-static bool send_all(int fd, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-    while (n > 0) {
-        ssize_t k = send(fd, b, n, MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0 && (errno == EPIPE || errno == ECONNRESET))
-            return false;
-        assert_true(k > 0);
-        b += k;
-        n -= (size_t)k;
-    }
-    return true;
-}
-
-/* Reads exactly n bytes: 1 done, 0 the peer closed (EOF or reset) first,
- * -1 nothing for RECV_TIMEOUT_S seconds. */
-static int recv_all(int fd, uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = recv(fd, p, n, 0);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return -1;
-        if (k == 0 || (k < 0 && errno == ECONNRESET))
-            return 0;
-        assert_true(k > 0);
-        p += k;
-        n -= (size_t)k;
-    }
-    return 1;
-}
-
-/* One packet (one chunk is enough for what servers send here) into buf. */
 static int read_packet(int fd, uint8_t *buf, size_t cap, struct proto_frame_hdr *h)
 {
-    uint8_t hdr[PROTO_FRAME_HDR_LEN];
-    int rc = recv_all(fd, hdr, sizeof hdr);
-    if (rc != 1)
-        return rc;
-    assert_int_equal(proto_frame_hdr_parse(hdr, sizeof hdr, h), PROTO_OK);
-    assert_true(h->len <= cap);
-    return recv_all(fd, buf, h->len);
-}
-
-static void send_packet(int fd, const void *payload, size_t n, uint8_t seq)
-{
-    uint8_t buf[1024];
-    struct proto_wr w;
-    proto_wr_init(&w, buf, sizeof buf);
-    proto_frame_write_packet(&w, payload, n, &seq);
-    assert_int_equal(proto_wr_finish(&w), PROTO_OK);
-    send_all(fd, buf, w.len);
-}
-
-/* Reads the server greeting; keeps its payload in buf (hs views into it). */
-static void read_greeting(int fd, uint8_t *buf, size_t cap, struct proto_handshake_v10 *hs)
-{
-    struct proto_frame_hdr h;
-    assert_int_equal(read_packet(fd, buf, cap, &h), 1);
-    assert_int_equal(h.seq, 0);
-    assert_int_equal(proto_handshake_v10_parse(buf, h.len, hs), PROTO_OK);
+    return raw_read_packet(fd, buf, cap, h);
 }
 
 /* Waits for the peer to close. Returns the code of an ERR packet that came
  * first (0: none); fails the test if anything else arrives or the
- * connection stays open RECV_TIMEOUT_S seconds. */
+ * connection stays open RAW_RECV_TIMEOUT_S seconds. */
 static unsigned expect_closed(int fd, const char *what)
 {
     unsigned code = 0;
@@ -139,7 +69,8 @@ static unsigned expect_closed(int fd, const char *what)
         if (rc == 0)
             return code;
         if (rc < 0) {
-            fprintf(stderr, "%s: the connection is still open after %d s\n", what, RECV_TIMEOUT_S);
+            fprintf(stderr, "%s: the connection is still open after %d s\n", what,
+                    RAW_RECV_TIMEOUT_S);
             fail();
         }
         struct proto_err err;
@@ -155,77 +86,15 @@ static unsigned expect_closed(int fd, const char *what)
     }
 }
 
-/* A correct HandshakeResponse41 for the app user, answering the greeting's
- * plugin (mysql_native_password or caching_sha2_password), into out. */
 static size_t build_login(const struct proto_handshake_v10 *hs, uint8_t *out, size_t cap)
 {
-    uint8_t reply[AUTH_SHA2_LEN];
-    int n;
-    const char *plugin;
-    const char *pw = env.app_password;
-    assert_true(hs->scramble_len >= AUTH_NONCE_LEN);
-    if (proto_str_eq(hs->auth_plugin, "caching_sha2_password")) {
-        plugin = "caching_sha2_password";
-        n = auth_sha2_reply(hs->scramble, pw, strlen(pw), reply);
-    } else {
-        plugin = "mysql_native_password";
-        n = auth_native_reply(hs->scramble, pw, strlen(pw), reply);
-    }
-    assert_true(n > 0);
-    struct proto_handshake_response r = {
-        .caps = PROTO_CAP(CLIENT_PROTOCOL_41) | PROTO_CAP(CLIENT_SECURE_CONNECTION) |
-                PROTO_CAP(CLIENT_PLUGIN_AUTH) | PROTO_CAP(CLIENT_LONG_PASSWORD) |
-                PROTO_CAP(CLIENT_TRANSACTIONS),
-        .max_packet = 16 * 1024 * 1024,
-        .charset = 45, /* utf8mb4_general_ci */
-        .user = {(const uint8_t *)env.app_user, strlen(env.app_user)},
-        .auth = {reply, (size_t)n},
-        .plugin = {(const uint8_t *)plugin, strlen(plugin)},
-    };
-    struct proto_wr w;
-    proto_wr_init(&w, out, cap);
-    assert_int_equal(proto_handshake_response_build(&w, &r), PROTO_OK);
-    return w.len;
+    return raw_build_login(hs, RAW_CAPS_BASIC, env.app_user, env.app_password, NULL, out, cap);
 }
 
-/* Logs in as the app user: greeting, response, then OK (answering an
- * AuthSwitch or caching_sha2's fast-auth result on the way). */
-static int raw_login(void)
+static int raw_login_proxy(void)
 {
-    int fd = raw_connect();
-    uint8_t greeting[512], buf[1024];
-    struct proto_handshake_v10 hs;
-    read_greeting(fd, greeting, sizeof greeting, &hs);
-    size_t n = build_login(&hs, buf, sizeof buf);
-    send_packet(fd, buf, n, 1);
-    for (uint8_t expect_seq = 2;;) {
-        struct proto_frame_hdr h;
-        assert_int_equal(read_packet(fd, buf, sizeof buf, &h), 1);
-        assert_int_equal(h.seq, expect_seq);
-        assert_true(h.len > 0);
-        if (buf[0] == 0x00)
-            return fd; /* OK */
-        if (buf[0] == 0x01 && h.len == 2 && buf[1] == AUTH_SHA2_FAST_AUTH_OK) {
-            expect_seq++;
-            continue;
-        }
-        if (buf[0] == 0xfe) {
-            struct proto_auth_switch sw;
-            assert_int_equal(proto_auth_switch_parse(buf, h.len, &sw), PROTO_OK);
-            assert_true(sw.scramble.len >= AUTH_NONCE_LEN);
-            uint8_t reply[AUTH_SHA2_LEN];
-            const char *pw = env.app_password;
-            int k = proto_str_eq(sw.plugin, "caching_sha2_password")
-                        ? auth_sha2_reply(sw.scramble.p, pw, strlen(pw), reply)
-                        : auth_native_reply(sw.scramble.p, pw, strlen(pw), reply);
-            assert_true(k > 0);
-            send_packet(fd, reply, (size_t)k, (uint8_t)(h.seq + 1));
-            expect_seq = (uint8_t)(h.seq + 2);
-            continue;
-        }
-        fprintf(stderr, "raw login: unexpected packet 0x%02x (%u bytes)\n", buf[0], h.len);
-        fail();
-    }
+    return raw_login(env.host, proxy.port, env.app_user, env.app_password, NULL, RAW_CAPS_BASIC,
+                     NULL);
 }
 
 /* ---- the session that must survive ---- */
@@ -269,16 +138,16 @@ static void test_garbage_instead_of_handshake_response(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_connect();
+    int fd = raw_connect_proxy();
     uint8_t greeting[512];
     struct proto_handshake_v10 hs;
-    read_greeting(fd, greeting, sizeof greeting, &hs);
+    raw_read_greeting(fd, greeting, sizeof greeting, &hs);
     /* A well-framed packet (seq 1) claiming CLIENT_PROTOCOL_41 |
      * CLIENT_SECURE_CONNECTION but far shorter than the 32-byte fixed part,
      * then junk. */
     static const uint8_t garbage[] = {0x00, 0xa2, 0x00, 0x00, 0xde, 0xad,
                                       0xbe, 0xef, 0x00, 0xff, 0x13, 0x37};
-    send_packet(fd, garbage, sizeof garbage, 1);
+    raw_send_packet(fd, garbage, sizeof garbage, 1);
     unsigned err = expect_closed(fd, "garbage");
     if (err)
         assert_int_equal(err, ER_HANDSHAKE_ERROR);
@@ -291,17 +160,17 @@ static void test_truncated_packet_then_disconnect(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_connect();
+    int fd = raw_connect_proxy();
     uint8_t greeting[512], buf[1024];
     struct proto_handshake_v10 hs;
-    read_greeting(fd, greeting, sizeof greeting, &hs);
+    raw_read_greeting(fd, greeting, sizeof greeting, &hs);
     /* The header promises the whole response; only 10 bytes follow. */
     size_t n = build_login(&hs, buf + PROTO_FRAME_HDR_LEN, sizeof buf - PROTO_FRAME_HDR_LEN);
     struct proto_wr w;
     proto_wr_init(&w, buf, PROTO_FRAME_HDR_LEN);
     proto_frame_write_hdr(&w, (uint32_t)n, 1);
     assert_int_equal(proto_wr_finish(&w), PROTO_OK);
-    send_all(fd, buf, PROTO_FRAME_HDR_LEN + 10);
+    raw_send_all(fd, buf, PROTO_FRAME_HDR_LEN + 10);
     close(fd);
     expect_others_unaffected(bystander, mark, "disconnected mid-packet");
 }
@@ -311,10 +180,10 @@ static void test_oversized_packet_at_login(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_connect();
+    int fd = raw_connect_proxy();
     uint8_t greeting[512], hdr[PROTO_FRAME_HDR_LEN + 16];
     struct proto_handshake_v10 hs;
-    read_greeting(fd, greeting, sizeof greeting, &hs);
+    raw_read_greeting(fd, greeting, sizeof greeting, &hs);
     /* Only the header (and a few bytes): the limit applies before the proxy
      * reads or buffers a byte of such a payload. */
     struct proto_wr w;
@@ -322,7 +191,7 @@ static void test_oversized_packet_at_login(void **state)
     proto_frame_write_hdr(&w, MAX_PACKET_SIZE + 1, 1);
     proto_wr_zeros(&w, 16);
     assert_int_equal(proto_wr_finish(&w), PROTO_OK);
-    send_all(fd, hdr, sizeof hdr);
+    raw_send_all(fd, hdr, sizeof hdr);
     if (!proxy_is_direct())
         assert_int_equal(expect_closed(fd, "oversized at login"), ER_NET_PACKET_TOO_LARGE);
     close(fd);
@@ -334,7 +203,7 @@ static void test_oversized_packet_after_login(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_login();
+    int fd = raw_login_proxy();
     /* A COM_QUERY whose header announces 1 MiB + 1 bytes. */
     uint8_t pkt[PROTO_FRAME_HDR_LEN + 32];
     struct proto_wr w;
@@ -344,7 +213,7 @@ static void test_oversized_packet_after_login(void **state)
     proto_wr_bytes(&w, "SELECT '", 8);
     proto_wr_zeros(&w, sizeof pkt - PROTO_FRAME_HDR_LEN - 9);
     assert_int_equal(proto_wr_finish(&w), PROTO_OK);
-    send_all(fd, pkt, sizeof pkt);
+    raw_send_all(fd, pkt, sizeof pkt);
     if (!proxy_is_direct())
         assert_int_equal(expect_closed(fd, "oversized after login"), ER_NET_PACKET_TOO_LARGE);
     close(fd);
@@ -356,10 +225,10 @@ static void test_disconnect_during_login(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_connect();
+    int fd = raw_connect_proxy();
     uint8_t greeting[512];
     struct proto_handshake_v10 hs;
-    read_greeting(fd, greeting, sizeof greeting, &hs);
+    raw_read_greeting(fd, greeting, sizeof greeting, &hs);
     close(fd);
     expect_others_unaffected(bystander, mark, "disconnected during login");
 }
@@ -369,14 +238,14 @@ static void test_wrong_sequence_id(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_connect();
+    int fd = raw_connect_proxy();
     uint8_t greeting[512], buf[1024];
     struct proto_handshake_v10 hs;
-    read_greeting(fd, greeting, sizeof greeting, &hs);
+    raw_read_greeting(fd, greeting, sizeof greeting, &hs);
     /* A correct login in every byte but the sequence id (5, not 1): no OK
      * may come back. */
     size_t n = build_login(&hs, buf, sizeof buf);
-    send_packet(fd, buf, n, 5);
+    raw_send_packet(fd, buf, n, 5);
     unsigned err = expect_closed(fd, "wrong sequence id");
     if (err) /* what the server answers */
         assert_int_equal(err, ER_NET_PACKETS_OUT_OF_ORDER);
@@ -392,11 +261,11 @@ static void test_disconnect_mid_reply(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_login();
+    int fd = raw_login_proxy();
     static const char q[] = "\x03SELECT REPEAT('x', 1000) FROM gtidproxy_test.seq_1_to_100000";
-    send_packet(fd, q, sizeof q - 1, 0);
+    raw_send_packet(fd, q, sizeof q - 1, 0);
     uint8_t some[4096];
-    assert_true(recv_all(fd, some, sizeof some) > 0);
+    assert_true(raw_recv_all(fd, some, sizeof some) > 0);
     close(fd);
     expect_others_unaffected(bystander, mark, "[RUNNING] closed: client disconnected");
 }

@@ -108,6 +108,12 @@ static const struct bad_case bad_cases[] = {
     {NULL, ", \"logging\": {\"level\": 3}",
      "t.json: logging.level: must be one of \"error\", \"warn\", \"info\", \"debug\", got 3"},
     {NULL, ", \"workers\": -1", "t.json: workers: must be 0-256, got -1"},
+    {NULL, ", \"cache\": {\"ttl\": 5}", "t.json: cache.ttl: unknown key"},
+    {NULL, ", \"cache\": {\"max_bytes\": 100000}",
+     "t.json: cache.max_bytes: must be 0 (no cache) or at least 32 x cache.max_entry_bytes "
+     "(33554432), got 100000"},
+    {NULL, ", \"cache\": {\"max_entry_bytes\": 10}",
+     "t.json: cache.max_entry_bytes: must be 1024-1073741824, got 10"},
 };
 
 static void test_bad_values_name_key_and_problem(void **state)

@@ -47,7 +47,9 @@ static const char full_json[] =
     " \"limits\": {\"max_client_connections\": 77, \"max_packet_size\": 2048,"
     "  \"buffer_high_water\": 16384},"
     " \"timeouts\": {\"connect_ms\": 9, \"client_idle_ms\": 0, \"backend_query_ms\": 60000},"
-    " \"logging\": {\"level\": \"debug\"}}";
+    " \"logging\": {\"level\": \"debug\"},"
+    " \"cache\": {\"max_bytes\": 8589934592, \"max_entry_bytes\": 2048, \"ttl_ms\": 0,"
+    "  \"max_stale_ms\": 86400000}}";
 
 #define HASH_DIGITS "0123456789ABCDEF0123456789ABCDEF01234567"
 
@@ -79,7 +81,9 @@ static const char minimal_expected[] =
     " \"limits\": {\"max_client_connections\": 10000, \"max_packet_size\": 67108864,"
     "  \"buffer_high_water\": 1048576},"
     " \"timeouts\": {\"connect_ms\": 2000, \"client_idle_ms\": 28800000, \"backend_query_ms\": 0},"
-    " \"logging\": {\"level\": \"info\"}}";
+    " \"logging\": {\"level\": \"info\"},"
+    " \"cache\": {\"max_bytes\": 67108864, \"max_entry_bytes\": 1048576, \"ttl_ms\": 1000,"
+    "  \"max_stale_ms\": 60000}}";
 
 static struct config *parse(const char *text)
 {
