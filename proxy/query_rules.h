@@ -25,17 +25,21 @@
  *   consistency   the read's level, instead of user/listener/default (a hint
  *                 in the statement still overrides it)
  *   fallback      the chain instead of consistency.fallback
- *   route         QUERY_ROUTE_PRIMARY sends matching statements to the
- *                 primary. QUERY_ROUTE_REPLICA only takes effect on statements
- *                 the classifier proves read-only: a rule can never send a
- *                 write, a locking read or anything the router keeps on the
- *                 primary (transactions, session state) to a replica.
+ *   route         like the route hint (router.h rule 4; a hint in the
+ *                 statement wins): QUERY_ROUTE_PRIMARY sends matching
+ *                 statements to the primary; QUERY_ROUTE_REPLICA only takes
+ *                 effect on statements the classifier proves read-only. A
+ *                 rule can never send a write or a locking read to a replica,
+ *                 nor move a statement out of a transaction or a session
+ *                 pinned to the primary (router.h rules 2-3 come first).
  *
  * Regexes: compiled with PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, so statement
- * bytes that are not UTF-8 never make a match fail with an error (they just
- * match no character class that needs UTF-8); unanchored unless the pattern
- * anchors (^, \A); case-sensitive unless the pattern says (?i); JIT-compiled
- * when the library can. Matching is bounded (QUERY_MATCH_* below): a
+ * bytes that are not UTF-8 never make a match fail with an error. They match
+ * no pattern item at all, though, not even '.' or \C: with a Latin-1 literal
+ * between SELECT and FROM, `^SELECT .* FROM products\b` does not match
+ * (`FROM products\b` still does; it need not cross the bytes). Unanchored
+ * unless the pattern anchors (^, \A); case-sensitive unless the pattern says
+ * (?i); JIT-compiled when the library can. Matching is bounded (QUERY_MATCH_* below): a
  * statement that drives a pattern into a limit counts as matching no rule for
  * that pattern (counted in struct query_match, logged at most once a minute
  * per thread). Write patterns that decide on the statement's head

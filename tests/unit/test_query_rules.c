@@ -450,19 +450,62 @@ static void test_catastrophic_pattern_is_bounded(void **state)
     assert_int_equal(m.limit_hits, 2);
     /* Logged once (the first); the second waits for the next minute. */
     assert_int_equal(m.unlogged, 1);
+    /* 2^20 splits: PCRE2's default limit (10 million) would let it run to
+     * the end; ours stops it. */
+    memset(text, 'a', 20);
+    memcpy(text + 20, "c", 2);
+    assert_int_equal(match_str(&r, text, &m), -1);
+    assert_int_equal(m.limit_hits, 3);
+    memset(text, 'a', 30);
+    memcpy(text + 30, "c", 2);
     /* The same pattern on text it can decide quickly matches normally. */
     assert_int_equal(match_str(&r, "aaaa", &m), 0);
-    assert_int_equal(m.limit_hits, 2);
+    assert_int_equal(m.limit_hits, 3);
 
     /* Through the memo: counted once, then remembered as no match. */
     struct query_memo memo;
     assert_int_equal(query_memo_init(&memo, 16), 0);
     assert_int_equal(decide_str(&memo, &r, text, &m), -1);
-    assert_int_equal(m.limit_hits, 3);
+    assert_int_equal(m.limit_hits, 4);
     assert_int_equal(decide_str(&memo, &r, text, &m), -1);
-    assert_int_equal(m.limit_hits, 3);
+    assert_int_equal(m.limit_hits, 4);
     assert_int_equal(memo.hits, 1);
     query_memo_free(&memo);
+    query_rules_free(&r);
+    query_match_free(&m);
+}
+
+/* Every kind of limit counts as no match for that rule, and the next rule
+ * is still tried: the interpreter's match and depth limits ((*NO_JIT) keeps
+ * a pattern off the JIT) and the JIT's stack. */
+static void test_every_limit_is_no_match(void **state)
+{
+    (void)state;
+    struct query_rules r;
+    struct query_match m;
+    assert_int_equal(query_match_init(&m), 0);
+    load_ok("[{\"regex\": \"(*NO_JIT)^(a+)+$\"}, {\"regex\": \"(*NO_JIT)^(?:a|b)*$\"},"
+            " {\"regex\": \"^(?:[^'c]|'[^']*')*$\"}, {\"regex\": \"^a\"}]",
+            &r);
+    char small[40];
+    memset(small, 'a', 30);
+    memcpy(small + 30, "c", 2);
+    assert_int_equal(match_str(&r, small, &m), 3); /* rule 0: match limit */
+    assert_int_equal(m.limit_hits, 1);
+
+    /* 100000 characters: rule 0 hits the match limit again; the interpreter
+     * nests a frame per repetition of rule 1's group (depth limit), the JIT a
+     * stack frame per repetition of rule 2's (its stack; a PCRE2 without JIT
+     * hits the depth limit there instead). */
+    size_t n = 100000;
+    char *big = malloc(n + 1); /* a...ac: no rule but the last can match */
+    assert_non_null(big);
+    memset(big, 'a', n - 1);
+    memcpy(big + n - 1, "c", 2);
+    assert_int_equal(match_str(&r, big, &m), 3);
+    assert_int_equal(m.limit_hits, 4);
+    assert_int_equal(m.errors, 0);
+    free(big);
     query_rules_free(&r);
     query_match_free(&m);
 }
@@ -592,13 +635,13 @@ static void test_memo_forgets_on_new_rules(void **state)
 
     /* A reload that lands at the same address (here: the same variable):
      * told apart by the generation. */
-    query_rules_free(&r1);
-    load_ok("[{\"match\": \"SELECT 2\"}]", &r1);
-    assert_int_equal(decide_str(&memo, &r1, "SELECT 1", &m), -1);
-    assert_int_equal(decide_str(&memo, &r1, "SELECT 2", &m), 0);
+    query_rules_free(&r2);
+    load_ok("[{\"match\": \"SELECT 1\"}]", &r2);
+    assert_int_equal(decide_str(&memo, &r2, "SELECT 2", &m), -1);
+    assert_int_equal(decide_str(&memo, &r2, "SELECT 1", &m), 0);
     assert_int_equal(memo.invalidations, 2);
     assert_int_equal(memo.hits, 0);
-    assert_int_equal(decide_str(&memo, &r1, "SELECT 2", &m), 0);
+    assert_int_equal(decide_str(&memo, &r2, "SELECT 1", &m), 0);
     assert_int_equal(memo.hits, 1);
 
     query_memo_free(&memo);
@@ -681,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_first_match_wins),
         cmocka_unit_test(test_invalid_utf8_statement),
         cmocka_unit_test(test_catastrophic_pattern_is_bounded),
+        cmocka_unit_test(test_every_limit_is_no_match),
         cmocka_unit_test(test_memo_hits_equal_fresh_matches),
         cmocka_unit_test(test_memo_eviction_keeps_cap),
         cmocka_unit_test(test_memo_clock_spares_hit_entries),
