@@ -713,6 +713,30 @@ static void test_memo_without_rules_or_cap(void **state)
     query_match_free(&m);
 }
 
+/* The rules in the shipped example load and say what README says. */
+static void test_shipped_example_rules(void **state)
+{
+    (void)state;
+    json_error_t jerr;
+    json_t *file = json_load_file(GTIDPROXY_SOURCE_DIR "/conf/gtidproxy.json", 0, &jerr);
+    assert_non_null(file);
+    struct query_rules r;
+    char err[256] = "";
+    int rc = query_rules_load(json_object_get(file, "query_rules"), &r, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.n, 2);
+    struct query_match m;
+    assert_int_equal(query_match_init(&m), 0);
+    assert_int_equal(match_str(&r, "SELECT COUNT(*) FROM orders", &m), 0);
+    assert_int_equal(match_str(&r, "SELECT id, name FROM products WHERE id = 7", &m), 1);
+    assert_int_equal(match_str(&r, "UPDATE products SET name = 'x'", &m), -1);
+    query_match_free(&m);
+    query_rules_free(&r);
+    json_decref(file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -731,6 +755,7 @@ int main(void)
         cmocka_unit_test(test_memo_forgets_on_new_rules),
         cmocka_unit_test(test_memo_long_texts_not_stored),
         cmocka_unit_test(test_memo_without_rules_or_cap),
+        cmocka_unit_test(test_shipped_example_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
