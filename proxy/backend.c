@@ -200,6 +200,10 @@ static int wait_prefix_answered(struct bconn *b, const uint8_t *p, const struct 
         fail(b, GP_ER_BACKEND_PROTOCOL, "the catch-up wait's reply is not an OK with more results");
         return -1;
     }
+    /* The client never sees the wait's OK: the result describes only the
+     * query's reply from here on (the result cache stores just that). */
+    b->ts.trk.res.oks = 0;
+    b->ts.trk.res.session_states = 0;
     /* The query's reply continues the sequence after the wait's OK; the
      * client expects it to start right after its command. */
     b->seq_shift = p[3];

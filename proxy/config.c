@@ -7,6 +7,7 @@
  * fall back to a default).
  */
 #include "config.h"
+#include "query_rules.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -516,12 +517,23 @@ out:
     return rc;
 }
 
+static int load_query_rules(struct ctx *c, const json_t *root, struct config *cfg)
+{
+    char msg[512];
+    cfg->query_rules = xcalloc(1, sizeof *cfg->query_rules);
+    if (query_rules_load(json_object_get(root, "query_rules"), cfg->query_rules, msg,
+                         sizeof msg) == 0)
+        return 0;
+    snprintf(c->err, c->errlen, "%s: %s", c->file, msg);
+    return -1;
+}
+
 static struct config *load_root(json_t *root, const char *name, char *err, size_t errlen)
 {
     static const char *const keys[] = {
         "listeners", "admin",       "backends", "users",  "backend_credentials",
         "monitor",   "consistency", "workers",  "limits", "timeouts",
-        "logging",   "cache",       NULL};
+        "logging",   "cache",       "query_rules", NULL};
     struct ctx c = {name, err, errlen};
     struct config *cfg = xcalloc(1, sizeof *cfg);
     cfg->file = xstrdup(name);
@@ -531,7 +543,8 @@ static struct config *load_root(json_t *root, const char *name, char *err, size_
         load_users(&c, root, cfg) != 0 ||
         load_credentials(&c, root, "backend_credentials", &cfg->backend_user,
                          &cfg->backend_password) != 0 ||
-        load_monitor(&c, root, cfg) != 0 || load_tunables(&c, root, cfg) != 0) {
+        load_monitor(&c, root, cfg) != 0 || load_tunables(&c, root, cfg) != 0 ||
+        load_query_rules(&c, root, cfg) != 0) {
         config_free(cfg);
         return NULL;
     }
@@ -572,6 +585,10 @@ void config_free(struct config *cfg)
 {
     if (!cfg)
         return;
+    if (cfg->query_rules) {
+        query_rules_free(cfg->query_rules);
+        free(cfg->query_rules);
+    }
     for (size_t i = 0; cfg->listeners && i < cfg->n_listeners; i++) {
         free(cfg->listeners[i].name);
         free(cfg->listeners[i].address);

@@ -72,6 +72,8 @@ const char *log_level_name(enum log_level level);
 /* The longest fallback chain: each step at most once. */
 #define CONFIG_MAX_FALLBACK 4
 
+struct query_rules; /* query_rules.h */
+
 struct config_listener {
     char *name;
     char *address;
@@ -132,6 +134,7 @@ struct config {
     unsigned cache_max_entry_bytes;
     unsigned cache_ttl_ms;       /* consistent hits: for statements no rule gives one */
     unsigned cache_max_stale_ms; /* fallback step `cache`: likewise */
+    struct query_rules *query_rules; /* never NULL; empty when the key is absent */
 };
 
 /* Loads and validates path. On success returns a config the caller frees with

@@ -9,6 +9,7 @@
  * stop at the first failure.
  */
 #include "config_json.h"
+#include "query_rules.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -202,7 +203,8 @@ json_t *config_to_json(const struct config *cfg, bool redact)
               set(root, "consistency", consistency_json(cfg)) ||
               set(root, "workers", uint_(cfg->workers)) || set(root, "limits", limits_json(cfg)) ||
               set(root, "timeouts", timeouts_json(cfg)) || set(root, "logging", logging_json(cfg)) ||
-              set(root, "cache", cache_json(cfg));
+              set(root, "cache", cache_json(cfg)) ||
+              set(root, "query_rules", query_rules_json(cfg->query_rules));
     return done(root, bad);
 }
 

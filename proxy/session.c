@@ -825,7 +825,17 @@ static bool route_query(struct session *s, const uint8_t *text, size_t n, bool w
     (void)classify_query(text, n, 0, cr);
     if (session__proxy_stmt(s, cr, text, n))
         return false;
+    /* The latest rules, also for sessions older than a reload (their
+     * snapshot stays valid until exit; one rule set keeps the memo warm). */
+    const struct query_rules *rules = proxy_snap(px_of(s))->cfg->query_rules;
+    int ri = query_memo_decide(&s->w->qmemo, rules, text, n, &s->w->qmatch);
+    s->cmd_rule = ri >= 0 ? &rules->v[ri] : NULL;
     router_decide(cr, &s->route, d);
+    /* A rule's route=primary, after transactions and pins and below a
+     * hint's route (route=replica adds nothing: reads go there anyway). */
+    if (s->cmd_rule && s->cmd_rule->route == QUERY_ROUTE_PRIMARY && d->target == ROUTE_REPLICA &&
+        !(cr->hint.present && cr->hint.route != HINT_ROUTE_UNSET))
+        *d = (struct route_decision){ROUTE_PRIMARY, "query rule route=primary"};
     if (d->target == ROUTE_ERROR) {
         session__reply_error(s, GP_ER_HINT, "gtidproxy: %s", d->why);
         return false;
@@ -842,6 +852,7 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
     struct classify_result cr;
     cr.hint.present = false;
     s->cache.on = s->cache.capture = false;
+    s->cmd_rule = NULL;
     /* The open transaction's backend went away: the next command that
      * expects an answer gets the error, whichever protocol it speaks (a
      * prepared INSERT must not commit alone on a fresh connection). */
@@ -929,7 +940,7 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
     if (d.target == ROUTE_REPLICA) {
         log_debug("C#%u %s -> gate (%s)", s->id, proto_com_name(com), d.why);
         if (com == PROTO_COM_QUERY)
-            session__cache_select(s, &cr, payload + 1, len - 1, NULL);
+            session__cache_select(s, &cr, payload + 1, len - 1, s->cmd_rule);
         session__gate_begin(s, &cr.hint, SIZE_MAX);
         return;
     }

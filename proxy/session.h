@@ -117,6 +117,7 @@ struct session {
     uint8_t cmd_com;
     uint8_t cmd_last_seq;
     bool cmd_is_read;  /* may be retried elsewhere before any reply byte */
+    const struct query_rule *cmd_rule; /* the query rule the command matched, or NULL */
     size_t cmd_target; /* backend index */
     uint64_t tried;    /* backends the command failed on (bit per index) */
     struct route_state route;

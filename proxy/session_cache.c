@@ -14,8 +14,8 @@
  * transaction, with autocommit off, or in a session pinned to the primary)
  * that the classifier calls cacheable (no non-deterministic functions, user
  * or system variables, locking, several statements), selected by a query
- * rule with cache limits or a hint `cache=on`, and not refused by a hint
- * `cache=off`. Prepared statements are not cached (yet).
+ * rule with cache limits or a hint (`cache=on`, `max_stale_ms=`), and not
+ * refused by a hint `cache=off`. Prepared statements are not cached (yet).
  *
  * Why the tag is a lower bound of what the read saw: it is taken before the
  * read is sent, and what a server has applied only grows. A tag ⊇ need
@@ -97,7 +97,7 @@ static int build_key(struct session *s, const uint8_t *text, size_t n)
 /* ------------------------------------------------------------ selecting --- */
 
 void session__cache_select(struct session *s, const struct classify_result *cr, const uint8_t *text,
-                           size_t n, const struct cache_rule_limits *rule)
+                           size_t n, const struct query_rule *rule)
 {
     const struct config *cfg = s->snap->cfg;
     struct sess_cache *c = &s->cache;
@@ -110,15 +110,21 @@ void session__cache_select(struct session *s, const struct classify_result *cr, 
         worker_stat_add(&s->w->cache.bypasses, 1);
         return;
     }
-    bool by_rule = rule && (rule->ttl_ms > 0 || rule->max_stale_ms > 0);
-    bool by_hint =
-        hinted && (((h->keys & HINT_K_CACHE) && h->cache) || (h->keys & HINT_K_MAX_STALE_MS));
-    if (!by_rule && !by_hint)
+    /* A rule that stores gives both limits; else a hint (cache=on, or a
+     * max_stale_ms) selects the read with the cache's own limits. A hint's
+     * max_stale_ms wins either way. */
+    if (rule && query_rule_stores(rule)) {
+        c->ttl_ms = rule->cache_ttl_ms;
+        c->max_stale_ms = rule->max_stale_ms;
+    } else if (hinted &&
+               (((h->keys & HINT_K_CACHE) && h->cache) || (h->keys & HINT_K_MAX_STALE_MS))) {
+        c->ttl_ms = cfg->cache_ttl_ms;
+        c->max_stale_ms = cfg->cache_max_stale_ms;
+    } else {
         return;
-    c->ttl_ms = rule && rule->ttl_ms >= 0 ? (unsigned)rule->ttl_ms : cfg->cache_ttl_ms;
-    c->max_stale_ms = hinted && (h->keys & HINT_K_MAX_STALE_MS) ? h->max_stale_ms
-                      : rule && rule->max_stale_ms >= 0         ? (unsigned)rule->max_stale_ms
-                                                                : cfg->cache_max_stale_ms;
+    }
+    if (hinted && (h->keys & HINT_K_MAX_STALE_MS))
+        c->max_stale_ms = h->max_stale_ms;
     if (build_key(s, text, n) != 0) {
         log_warn("C#%u out of memory building a cache key: not cached", s->id);
         return;

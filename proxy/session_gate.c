@@ -352,7 +352,11 @@ void session__gate_begin(struct session *s, const struct hint_set *hint, size_t 
     g->phase = GPH_NONE;
     g->prefer = prefer;
     g->why[0] = '\0';
-    g->level = gate_level_for(s->level_cfg, s->level_set, hinted ? hint : NULL);
+    /* hint ▸ session statement ▸ query rule ▸ user ▸ listener ▸ default */
+    const struct query_rule *q = s->cmd_rule;
+    enum consistency_level configured =
+        q && q->consistency >= 0 ? (enum consistency_level)q->consistency : s->level_cfg;
+    g->level = gate_level_for(configured, s->level_set, hinted ? hint : NULL);
     g->budget_ms = hinted && (hint->keys & HINT_K_WAIT_MS) ? hint->wait_ms : cfg->wait_timeout_ms;
     g->deadline_ms = proxy_now_ms() + g->budget_ms;
     g->next_step = 0;
@@ -367,6 +371,9 @@ void session__gate_begin(struct session *s, const struct hint_set *hint, size_t 
         for (unsigned i = 0; i < hint->n_fallback && i < CONFIG_MAX_FALLBACK; i++)
             if (hint->fallback[i] != HINT_FB_NONE)
                 g->chain[g->n_chain++] = map[hint->fallback[i]];
+    } else if (q && q->n_fallback > 0) {
+        g->n_chain = (unsigned)q->n_fallback;
+        memcpy(g->chain, q->fallback, sizeof g->chain);
     } else {
         g->n_chain = (unsigned)cfg->n_fallback;
         memcpy(g->chain, cfg->fallback, sizeof g->chain);

@@ -69,17 +69,13 @@ bool session__proxy_stmt(struct session *s, const struct classify_result *cr, co
                          size_t n);
 
 /* session_cache.c (cache.h): the current command's cache state. */
-/* A rule's cache limits; -1: the rule does not set it. */
-struct cache_rule_limits {
-    int64_t ttl_ms, max_stale_ms;
-};
 void session__cache_init(struct session *s, enum gtid_flavor f);
 void session__cache_free(struct session *s);
 /* A COM_QUERY read the gate will route: decides whether the cache is
- * looked up and the reply stored (rule: the matching query rule's limits,
- * or NULL), and builds the key. */
+ * looked up and the reply stored (rule: the matching query rule, or NULL),
+ * and builds the key. */
 void session__cache_select(struct session *s, const struct classify_result *cr,
-                           const uint8_t *text, size_t n, const struct cache_rule_limits *rule);
+                           const uint8_t *text, size_t n, const struct query_rule *rule);
 /* Once the read's need is known: serves a consistent hit and answers the
  * command (true), or counts a miss and arms the capture (false). */
 bool session__cache_serve_consistent(struct session *s);

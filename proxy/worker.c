@@ -95,6 +95,10 @@ int worker_init(struct worker *w, unsigned idx, struct proxy *px)
         return -1;
     }
     w->loop.data = w;
+    if (query_match_init(&w->qmatch) != 0 || query_memo_init(&w->qmemo, WORKER_RULE_MEMO) != 0) {
+        snprintf(w->err, sizeof w->err, "out of memory (query rules)");
+        return -1;
+    }
     uv_mutex_init(&w->calls_lock);
     uv_cond_init(&w->calls_cond);
     /* Here, not in worker_start: the admin port may call before the
@@ -280,6 +284,8 @@ void worker_join(struct worker *w)
     if (uv_loop_close(&w->loop) != 0)
         log_warn("w%u: loop closed with handles open", w->idx);
     free(w->listeners);
+    query_memo_free(&w->qmemo);
+    query_match_free(&w->qmatch);
     uv_cond_destroy(&w->calls_cond);
     uv_mutex_destroy(&w->calls_lock);
 }

@@ -19,6 +19,7 @@
 #include "cache.h"
 #include "gate.h"
 #include "proxy.h"
+#include "query_rules.h"
 
 struct session;
 struct worker;
@@ -74,6 +75,8 @@ struct worker {
     unsigned rr;   /* round-robin position for replica choice */
     struct gate_counters gate; /* reads by level and outcome, waits */
     struct cache_counters cache; /* result cache lookups */
+    struct query_match qmatch;   /* query rules: this thread's PCRE2 state */
+    struct query_memo qmemo;     /* ... and its decisions per statement text */
     struct worker_stats st;
     uv_mutex_t calls_lock; /* + calls_cond: worker_call() */
     uv_cond_t calls_cond;
@@ -81,6 +84,9 @@ struct worker {
     bool stopped; /* the loop ended: calls are refused */
     char err[256]; /* start-up error, for the main thread */
 };
+
+/* Statement texts whose query-rule decision each worker remembers. */
+#define WORKER_RULE_MEMO 4096
 
 /* Creates the loop and binds the listeners (SO_REUSEPORT, so every worker
  * binds the same addresses). Returns 0, or -1 with w->err set. */

@@ -49,7 +49,10 @@ static const char full_json[] =
     " \"timeouts\": {\"connect_ms\": 9, \"client_idle_ms\": 0, \"backend_query_ms\": 60000},"
     " \"logging\": {\"level\": \"debug\"},"
     " \"cache\": {\"max_bytes\": 8589934592, \"max_entry_bytes\": 2048, \"ttl_ms\": 0,"
-    "  \"max_stale_ms\": 86400000}}";
+    "  \"max_stale_ms\": 86400000},"
+    " \"query_rules\": [{\"name\": \"r1\", \"regex\": \"^SELECT\","
+    "  \"cache_ttl_ms\": 5, \"max_stale_ms\": 6, \"consistency\": \"global\","
+    "  \"fallback\": [\"cache\", \"error\"], \"route\": \"replica\"}]}";
 
 #define HASH_DIGITS "0123456789ABCDEF0123456789ABCDEF01234567"
 
@@ -83,7 +86,8 @@ static const char minimal_expected[] =
     " \"timeouts\": {\"connect_ms\": 2000, \"client_idle_ms\": 28800000, \"backend_query_ms\": 0},"
     " \"logging\": {\"level\": \"info\"},"
     " \"cache\": {\"max_bytes\": 67108864, \"max_entry_bytes\": 1048576, \"ttl_ms\": 1000,"
-    "  \"max_stale_ms\": 60000}}";
+    "  \"max_stale_ms\": 60000},"
+    " \"query_rules\": []}";
 
 static struct config *parse(const char *text)
 {
