@@ -40,7 +40,7 @@ struct out {
     bool oom; /* sticky: a failed grow; the render returns NULL */
 };
 
-/* Room for n more bytes (and the final NUL). */
+/* Room for n more bytes and the final NUL. */
 static bool grow(struct out *o, size_t n)
 {
     if (o->oom)
@@ -58,19 +58,22 @@ static bool grow(struct out *o, size_t n)
     return true;
 }
 
-static inline void put_mem(struct out *o, const char *s, size_t n)
+/* Where the next n bytes go (the caller writes at most n and advances
+ * o->len); NULL after a failed grow. One check per line, not per piece. */
+static inline char *reserve(struct out *o, size_t n)
 {
     if (o->cap - o->len <= n && !grow(o, n))
-        return;
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
+        return NULL;
+    return o->p + o->len;
 }
 
-static inline void put_ch(struct out *o, char c)
+static inline void put_mem(struct out *o, const char *s, size_t n)
 {
-    if (o->cap - o->len <= 1 && !grow(o, 1))
+    char *p = reserve(o, n);
+    if (!p)
         return;
-    o->p[o->len++] = c;
+    memcpy(p, s, n);
+    o->len += n;
 }
 
 static void put(struct out *o, const char *s)
@@ -80,6 +83,8 @@ static void put(struct out *o, const char *s)
 
 /* A string literal, its length known at compile time. */
 #define PUT_LIT(o, lit) put_mem((o), "" lit, sizeof(lit) - 1)
+/* A literal as (pointer, length) arguments. */
+#define LIT(lit) "" lit, sizeof(lit) - 1
 
 /* ---- numbers ---- */
 
@@ -89,23 +94,34 @@ static uint64_t sat(uint64_t v)
     return v > (uint64_t)INT64_MAX ? (uint64_t)INT64_MAX : v;
 }
 
+/* Decimal digits of u written at p (20 at most); returns the end. */
+static char *u64_at(char *p, uint64_t u)
+{
+    char b[20], *e = b + sizeof b, *d = e;
+    do
+        *--d = (char)('0' + u % 10);
+    while (u /= 10);
+    memcpy(p, d, (size_t)(e - d));
+    return p + (e - d);
+}
+
 static void put_u64(struct out *o, uint64_t u)
 {
-    char b[24], *p = b + sizeof b;
-    do
-        *--p = (char)('0' + u % 10);
-    while (u /= 10);
-    put_mem(o, p, (size_t)(b + sizeof b - p));
+    char *p = reserve(o, 20);
+    if (p)
+        o->len += (size_t)(u64_at(p, u) - p);
 }
 
 static void put_i64(struct out *o, int64_t v)
 {
-    if (v < 0) {
-        put_ch(o, '-');
-        put_u64(o, 0ULL - (uint64_t)v);
-    } else {
-        put_u64(o, (uint64_t)v);
-    }
+    char *p = reserve(o, 21);
+    if (!p)
+        return;
+    char *e = p;
+    if (v < 0)
+        *e++ = '-';
+    e = u64_at(e, v < 0 ? 0ULL - (uint64_t)v : (uint64_t)v);
+    o->len += (size_t)(e - p);
 }
 
 /* Go's ParseFloat reads these; %.15g keeps ms/1000 values short and
@@ -175,55 +191,111 @@ static void put_us_real(struct out *o, uint64_t us)
 
 static void family(struct out *o, const char *name, const char *type, const char *help)
 {
-    PUT_LIT(o, "# HELP ");
-    put(o, name);
-    put_ch(o, ' ');
-    put(o, help);
-    PUT_LIT(o, "\n# TYPE ");
-    put(o, name);
-    put_ch(o, ' ');
-    put(o, type);
-    put_ch(o, '\n');
+    size_t nn = strlen(name), tn = strlen(type), hn = strlen(help);
+    char *p = reserve(o, 2 * nn + tn + hn + 32);
+    if (!p)
+        return;
+    char *e = p;
+    memcpy(e, "# HELP ", 7);
+    e += 7;
+    memcpy(e, name, nn);
+    e += nn;
+    *e++ = ' ';
+    memcpy(e, help, hn);
+    e += hn;
+    memcpy(e, "\n# TYPE ", 8);
+    e += 8;
+    memcpy(e, name, nn);
+    e += nn;
+    *e++ = ' ';
+    memcpy(e, type, tn);
+    e += tn;
+    *e++ = '\n';
+    o->len += (size_t)(e - p);
 }
 
-static void label_value(struct out *o, const char *v)
+/* One label: key="value". plain: the value needs no escaping (checked
+ * once per render for backend names; enum names always are). */
+struct lbl {
+    const char *k, *v;
+    size_t kn, vn;
+    bool plain;
+};
+
+/* A label whose value is one of our own names (no character to escape). */
+static struct lbl own(const char *k, const char *v)
 {
-    while (*v) {
-        size_t run = strcspn(v, "\\\"\n");
-        put_mem(o, v, run);
-        v += run;
-        if (!*v)
-            break;
-        put(o, *v == '\\' ? "\\\\" : *v == '"' ? "\\\"" : "\\n");
-        v++;
+    return (struct lbl){k, v, strlen(k), strlen(v), true};
+}
+
+/* A label whose value comes from configuration or a server. */
+static struct lbl any(const char *k, const char *v)
+{
+    size_t vn = strlen(v);
+    return (struct lbl){k, v, strlen(k), vn, strcspn(v, "\\\"\n") == vn};
+}
+
+/* v[0..n) with backslash, double quote and newline escaped (at most 2n
+ * bytes) at p; returns the end. */
+static char *escape_at(char *p, const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        if (c == '\\' || c == '"' || c == '\n') {
+            *p++ = '\\';
+            c = c == '\n' ? 'n' : c;
+        }
+        *p++ = c;
     }
+    return p;
 }
 
-/* name{k="v",...} and the space before the value: n pairs (key, value). */
-static void series(struct out *o, const char *name, const char *const *labels, size_t n)
+/* name{k="v",...} and the space before the value. */
+static void series(struct out *o, const char *name, size_t nn, const struct lbl *l, size_t n)
 {
-    put(o, name);
+    size_t need = nn + 4;
+    for (size_t i = 0; i < n; i++)
+        need += l[i].kn + 2 * l[i].vn + 4;
+    char *p = reserve(o, need);
+    if (!p)
+        return;
+    char *e = p;
+    memcpy(e, name, nn);
+    e += nn;
     if (n) {
-        put_ch(o, '{');
+        *e++ = '{';
         for (size_t i = 0; i < n; i++) {
             if (i)
-                put_ch(o, ',');
-            put(o, labels[2 * i]);
-            PUT_LIT(o, "=\"");
-            label_value(o, labels[2 * i + 1]);
-            put_ch(o, '"');
+                *e++ = ',';
+            memcpy(e, l[i].k, l[i].kn);
+            e += l[i].kn;
+            *e++ = '=';
+            *e++ = '"';
+            if (l[i].plain) {
+                memcpy(e, l[i].v, l[i].vn);
+                e += l[i].vn;
+            } else {
+                e = escape_at(e, l[i].v, l[i].vn);
+            }
+            *e++ = '"';
         }
-        put_ch(o, '}');
+        *e++ = '}';
     }
-    put_ch(o, ' ');
+    *e++ = ' ';
+    o->len += (size_t)(e - p);
 }
 
-static void sample_u64(struct out *o, const char *name, const char *const *labels, size_t n,
+/* An integer sample and its newline. */
+static void sample_u64(struct out *o, const char *name, size_t nn, const struct lbl *l, size_t n,
                        uint64_t v)
 {
-    series(o, name, labels, n);
-    put_u64(o, sat(v));
-    put_ch(o, '\n');
+    series(o, name, nn, l, n);
+    char *p = reserve(o, 21);
+    if (!p)
+        return;
+    char *e = u64_at(p, sat(v));
+    *e++ = '\n';
+    o->len += (size_t)(e - p);
 }
 
 /* A family with one unlabelled integer sample (when `has`). */
@@ -232,7 +304,7 @@ static void simple_u64(struct out *o, const char *name, const char *type, const 
 {
     family(o, name, type, help);
     if (has)
-        sample_u64(o, name, NULL, 0, v);
+        sample_u64(o, name, strlen(name), NULL, 0, v);
 }
 
 /* ---- /status ---- */
@@ -244,15 +316,15 @@ static void render_status(struct out *o, const struct admin_snapshot *snap)
 
     family(o, "gtidproxy_info", "gauge", "Version and GTID flavor of this proxy (always 1).");
     if (has) {
-        const char *labels[] = {"version", s->version ? s->version : "", "flavor",
-                                gtid_flavor_name(s->flavor)};
-        sample_u64(o, "gtidproxy_info", labels, 2, 1);
+        const struct lbl l[] = {any("version", s->version ? s->version : ""),
+                                own("flavor", gtid_flavor_name(s->flavor))};
+        sample_u64(o, LIT("gtidproxy_info"), l, 2, 1);
     }
     family(o, "gtidproxy_uptime_seconds", "gauge", "Seconds since the proxy started.");
     if (has) {
         PUT_LIT(o, "gtidproxy_uptime_seconds ");
         put_ms_int(o, s->uptime_ms);
-        put_ch(o, '\n');
+        PUT_LIT(o, "\n");
     }
     simple_u64(o, "gtidproxy_workers", "gauge", "Worker threads.", has, s->workers);
     simple_u64(o, "gtidproxy_client_connections", "gauge", "Client connections open now.", has,
@@ -270,8 +342,8 @@ static void render_status(struct out *o, const struct admin_snapshot *snap)
     family(o, "gtidproxy_queries_total", "counter",
            "Client commands by where they ran (primary, replica, or the proxy itself).");
     for (size_t r = 0; has && r < WROUTE_N; r++) {
-        const char *labels[] = {"route", wroute_name((enum wroute)r)};
-        sample_u64(o, "gtidproxy_queries_total", labels, 1, s->queries[r]);
+        const struct lbl l = own("route", wroute_name((enum wroute)r));
+        sample_u64(o, LIT("gtidproxy_queries_total"), &l, 1, s->queries[r]);
     }
     simple_u64(o, "gtidproxy_config_reloads_total", "counter", "Configuration reloads applied.",
                has, s->reloads);
@@ -396,19 +468,25 @@ static bool backend_value(struct out *o, const struct admin_snap_backend *b, enu
         put_u64(o, sat(u));
 done:
     if (o)
-        put_ch(o, '\n');
+        PUT_LIT(o, "\n");
     return true;
 }
 
 static void render_backends(struct out *o, const struct admin_snapshot *s)
 {
     size_t n = (s->parts & ADMIN_SNAP_BACKENDS) ? s->n_backends : 0;
+    if (n > CONFIG_MAX_BACKENDS)
+        n = CONFIG_MAX_BACKENDS;
+    /* Each backend's label, measured and checked for escapes once. */
+    struct lbl name[CONFIG_MAX_BACKENDS];
+    for (size_t i = 0; i < n; i++)
+        name[i] = any("backend", s->backends[i].name);
 
     family(o, "gtidproxy_backend_up", "gauge", "1 when the backend's state is \"up\", else 0.");
     for (size_t i = 0; i < n; i++) {
         const struct admin_snap_backend *b = &s->backends[i];
-        const char *labels[] = {"backend", b->name, "role", backend_role_name(b->role)};
-        sample_u64(o, "gtidproxy_backend_up", labels, 2, b->state == ADMIN_BSTATE_UP);
+        const struct lbl l[] = {name[i], own("role", backend_role_name(b->role))};
+        sample_u64(o, LIT("gtidproxy_backend_up"), l, 2, b->state == ADMIN_BSTATE_UP);
     }
 
     family(o, "gtidproxy_backend_state", "gauge",
@@ -416,21 +494,21 @@ static void render_backends(struct out *o, const struct admin_snapshot *s)
     for (size_t i = 0; i < n; i++) {
         const struct admin_snap_backend *b = &s->backends[i];
         for (size_t st = 0; st < ADMIN_BSTATE_N; st++) {
-            const char *labels[] = {"backend", b->name, "state",
-                                    admin_bstate_name((enum admin_bstate)st)};
-            sample_u64(o, "gtidproxy_backend_state", labels, 2, b->state == st);
+            const struct lbl l[] = {name[i],
+                                    own("state", admin_bstate_name((enum admin_bstate)st))};
+            sample_u64(o, LIT("gtidproxy_backend_state"), l, 2, b->state == st);
         }
     }
 
     for (size_t k = 0; k < sizeof backend_families / sizeof backend_families[0]; k++) {
         const struct backend_family *t = &backend_families[k];
         family(o, t->name, t->type, t->help);
+        size_t nn = strlen(t->name);
         for (size_t i = 0; i < n; i++) {
             const struct admin_snap_backend *b = &s->backends[i];
             if (!backend_value(NULL, b, t->v))
                 continue;
-            const char *labels[] = {"backend", b->name};
-            series(o, t->name, labels, 1);
+            series(o, t->name, nn, &name[i], 1);
             backend_value(o, b, t->v);
         }
     }
@@ -463,9 +541,9 @@ static void render_consistency(struct out *o, const struct admin_snapshot *s)
            "Reads that reached the consistency gate, by level and outcome.");
     for (size_t l = 0; has && l < GATE_LEVEL_N; l++)
         for (size_t oc = 0; oc < GATE_OUTCOME_N; oc++) {
-            const char *labels[] = {"level", gate_level_name((enum gate_level)l), "outcome",
-                                    gate_outcome_name((enum gate_outcome)oc)};
-            sample_u64(o, "gtidproxy_reads_total", labels, 2, c->reads[l][oc]);
+            const struct lbl lb[] = {own("level", gate_level_name((enum gate_level)l)),
+                                     own("outcome", gate_outcome_name((enum gate_outcome)oc))};
+            sample_u64(o, LIT("gtidproxy_reads_total"), lb, 2, c->reads[l][oc]);
         }
 
     family(o, "gtidproxy_wait_duration_seconds", "histogram",
@@ -476,13 +554,13 @@ static void render_consistency(struct out *o, const struct admin_snapshot *s)
         uint64_t cum = 0;
         for (size_t i = 0; i < GATE_HIST_N; i++) {
             cum += sat(c->wait_hist[i]);
-            const char *labels[] = {"le", le_text[i]};
-            sample_u64(o, "gtidproxy_wait_duration_seconds_bucket", labels, 1, cum);
+            const struct lbl l = own("le", le_text[i]);
+            sample_u64(o, LIT("gtidproxy_wait_duration_seconds_bucket"), &l, 1, cum);
         }
         PUT_LIT(o, "gtidproxy_wait_duration_seconds_sum ");
         put_us_real(o, c->wait_us_sum);
-        put_ch(o, '\n');
-        sample_u64(o, "gtidproxy_wait_duration_seconds_count", NULL, 0, c->waits);
+        PUT_LIT(o, "\n");
+        sample_u64(o, LIT("gtidproxy_wait_duration_seconds_count"), NULL, 0, c->waits);
     }
 
     simple_u64(o, "gtidproxy_wait_timeouts_total", "counter",
@@ -519,8 +597,8 @@ static void render_cache(struct out *o, const struct admin_snapshot *s)
                     {"miss", c->misses},
                     {"bypass", c->bypasses}};
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-            const char *labels[] = {"outcome", rows[i].outcome};
-            sample_u64(o, "gtidproxy_cache_lookups_total", labels, 1, rows[i].v);
+            const struct lbl l = own("outcome", rows[i].outcome);
+            sample_u64(o, LIT("gtidproxy_cache_lookups_total"), &l, 1, rows[i].v);
         }
     }
     simple_u64(o, "gtidproxy_cache_stores_total", "counter", "Replies stored in the result cache.",
