@@ -1,7 +1,8 @@
 /*
  * admin.c - the admin port's endpoints (admin.h): routing by method and
  * path, query arguments, the control actions. HTTP itself (listening,
- * limits, auth, bodies) is admin_http.c's; the documents are the views'.
+ * limits, auth, bodies) is admin_http.c's; the documents are the views'
+ * (admin_view.c) and the metrics renderer's (admin_metrics.c).
  */
 #include "admin.h"
 
@@ -162,7 +163,7 @@ static void handle(void *arg, const struct admin_req *rq, struct admin_resp *rs)
             get_sessions(a, rq, rs);
     } else if (is(rq, "/cache")) {
         if (method_ok(rq, rs, "GET"))
-            admin_resp_error(rs, 501, "the result cache is not built yet");
+            admin_resp_json(rs, 200, admin_view_cache(a));
     } else if (is(rq, "/config")) {
         if (method_ok(rq, rs, "GET"))
             admin_resp_json(rs, 200, config_to_json(proxy_snap(a->px)->cfg, true));

@@ -3,12 +3,16 @@
  * metrics (README "Admin API" documents every endpoint and field).
  *
  *   libmicrohttpd thread ──request──▶ admin_handle() (admin.c: routing, auth)
- *        │                              ├─ GET  /status /backends /consistency  admin_view.c
+ *        │                              ├─ GET  /status /backends /consistency /cache
  *        │                              ├─ GET  /sessions   worker_call() per worker (admin_sessions.c)
  *        │                              ├─ GET  /config     config_json.c (secrets redacted)
- *        │                              ├─ GET  /metrics    admin_metrics.c (from the views)
+ *        │                              ├─ GET  /metrics    admin_metrics.c
  *        │                              └─ POST /backends/{name}/offline|online|drain, /config/reload
  *        └── admin_http.c: listener, limits, keep-alive, bearer token, JSON errors
+ *
+ * The four views (admin_view.c) and /metrics are built from one kind of
+ * struct admin_snapshot (admin_snapshot.c reads the shared state), so the
+ * JSON and the Prometheus text cannot disagree.
  *
  * Everything the admin thread reads is shared state built for it: atomics
  * (counters, backend state), the monitor's table under its per-backend
@@ -25,6 +29,7 @@
 #include "worker.h"
 
 struct admin_http;
+struct admin_snapshot;
 
 /* What the admin thread may look at and do. */
 struct admin_ctx {
@@ -47,11 +52,20 @@ int admin_start(struct admin_ctx *a, char *err, size_t errlen) __attribute__((wa
  * joined: /sessions asks them. Idempotent. */
 void admin_stop(struct admin_ctx *a);
 
-/* The views (admin_view.c): each returns a new JSON object, NULL only when
- * out of memory. Field names are the README's. */
+/* The views (admin_view.c): each takes the snapshot parts it shows
+ * (admin_snapshot.h) and returns a new JSON object, NULL only when out of
+ * memory. Field names are the README's. */
 json_t *admin_view_status(const struct admin_ctx *a);
 json_t *admin_view_backends(const struct admin_ctx *a);
 json_t *admin_view_consistency(const struct admin_ctx *a);
+json_t *admin_view_cache(const struct admin_ctx *a);
+
+/* The same documents from a snapshot holding their parts (pure: tests
+ * fill one by hand). NULL only when out of memory. */
+json_t *admin_status_json(const struct admin_snapshot *s);
+json_t *admin_backends_json(const struct admin_snapshot *s);
+json_t *admin_consistency_json(const struct admin_snapshot *s);
+json_t *admin_cache_json(const struct admin_snapshot *s);
 
 /* GET /sessions (admin_sessions.c): sessions ordered by id, from offset,
  * at most limit of them; NULL when out of memory. */

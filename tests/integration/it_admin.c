@@ -1,7 +1,7 @@
 /*
  * it_admin.c - the admin API (issue 7, adminspec.md) on the real cluster:
  *   - shape: every GET endpoint answers with the documented fields and
- *     JSON types (exact key sets), /cache with 501, and the cluster as it
+ *     JSON types (exact key sets), /cache on or off, and the cluster as it
  *     is (three backends up, replication running, no GTID distance);
  *   - counters move exactly: one eventual read on a fresh session moves
  *     queries.replica, its replica's reads/commands and levels.eventual's
@@ -363,6 +363,30 @@ static void check_backend_shape(json_t *doc, size_t i)
 #undef SUB
 }
 
+static const struct au_field cache_fields[] = {
+    {"enabled", AU_BOOL},       {"max_bytes", AU_INT},      {"max_entry_bytes", AU_INT},
+    {"entries", AU_INT},        {"bytes", AU_INT},          {"table_bytes", AU_INT},
+    {"detached_bytes", AU_INT}, {"hits", AU_INT},           {"stale_serves", AU_INT},
+    {"misses", AU_INT},         {"bypasses", AU_INT},       {"stores", AU_INT},
+    {"replaced", AU_INT},       {"evictions", AU_INT},      {"refused_too_big", AU_INT},
+};
+
+/* GET /cache: every field, and when the cache is off every number 0 (so
+ * scripts need no special case); when on, within its cap. px's config
+ * says nothing about the cache, so this checks whichever the default is. */
+static void check_cache_shape(json_t *c)
+{
+    AU_FIELDS(c, "", cache_fields);
+    if (!json_is_true(au_at(c, "enabled"))) {
+        for (size_t i = 1; i < sizeof cache_fields / sizeof cache_fields[0]; i++)
+            assert_int_equal(au_count(c, cache_fields[i].key), 0);
+        return;
+    }
+    assert_true(au_count(c, "max_bytes") > 0);
+    assert_true(au_count(c, "bytes") <= au_count(c, "max_bytes"));
+    assert_true(au_count(c, "table_bytes") <= au_count(c, "bytes"));
+}
+
 static void check_consistency_shape(json_t *c)
 {
     AU_FIELDS(c, "", consistency_fields);
@@ -474,10 +498,8 @@ static void test_shapes(void **state)
     check_consistency_shape(c);
     json_decref(c);
 
-    json_t *cache = au_json(px.admin_port, "GET", "/cache", NULL, 501);
-    AU_FIELDS(cache, "", ((const struct au_field[]){{"error", AU_STR}, {"status", AU_INT}}));
-    au_expect_str(cache, "error", "the result cache is not built yet");
-    assert_int_equal(au_count(cache, "status"), 501);
+    json_t *cache = au_get(px.admin_port, "/cache");
+    check_cache_shape(cache);
     json_decref(cache);
 
     json_t *cfg = au_get(px.admin_port, "/config");
@@ -706,6 +728,21 @@ static void test_metrics(void **state)
         (void)au_metric(r.body, series);
     }
     assert_int_equal(au_metric_lines(r.body, "gtidproxy_backend_up{"), N_BACKENDS);
+    /* The cache families are there whether the cache is on or off, with
+     * /cache's numbers (nothing reads through the cache meanwhile). */
+    json_t *cache = au_get(px.admin_port, "/cache");
+    assert_true(au_metric(r.body, "gtidproxy_cache_max_bytes") ==
+                (double)au_count(cache, "max_bytes"));
+    assert_true(au_metric(r.body, "gtidproxy_cache_refused_total") ==
+                (double)au_count(cache, "refused_too_big"));
+    static const char *const outcomes[][2] = {
+        {"hit", "hits"}, {"stale", "stale_serves"}, {"miss", "misses"}, {"bypass", "bypasses"}};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(series, sizeof series, "gtidproxy_cache_lookups_total{outcome=\"%s\"}",
+                 outcomes[i][0]);
+        assert_true(au_metric(r.body, series) == (double)au_count(cache, outcomes[i][1]));
+    }
+    json_decref(cache);
     json_decref(cons);
     json_decref(st);
     au_resp_free(&r);

@@ -1,4 +1,4 @@
-/* test_admin_view.c - GET /status, /backends and /consistency (admin_view.c)
+/* test_admin_view.c - GET /status, /backends, /consistency and /cache (admin_view.c)
  * over a real struct proxy built from a config (no network: backends on
  * 127.0.0.1 are only resolved), a monitor table filled by hand (no
  * threads) and two workers whose counters are set directly. Each test
@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "admin.h"
+#include "admin_snapshot.h"
 
 #define CONF                                                                                       \
     "{\"listeners\": [{\"name\": \"app\", \"port\": 6033}],"                                       \
@@ -669,6 +670,109 @@ static void test_consistency_sums_workers(void **state)
     json_decref(c);
 }
 
+/* ---- /cache ---- */
+
+static const char *const cache_keys[] = {
+    "enabled",        "max_bytes", "max_entry_bytes", "entries",  "bytes",
+    "table_bytes",    "detached_bytes", "hits",       "stale_serves", "misses",
+    "bypasses",       "stores",    "replaced",        "evictions", "refused_too_big", NULL};
+
+/* Off: enabled false and every number 0, so scripts need no special case. */
+static void test_cache_off(void **state)
+{
+    struct fx *f = *state;
+    struct cache_store *saved = f->px.cache;
+    f->px.cache = NULL;
+    atomic_store(&f->w[0].cache.hits, 5); /* counted by nobody when off; not shown */
+    json_t *c = admin_view_cache(&f->a);
+    assert_non_null(c);
+    want_keys(c, "", cache_keys);
+    want_bool(c, "enabled", false);
+    for (size_t i = 1; cache_keys[i]; i++)
+        want_int(c, cache_keys[i], 0);
+    json_decref(c);
+    f->px.cache = saved;
+}
+
+/* On: the store's own numbers (cache_stats) and the workers' lookups summed. */
+static void test_cache_on(void **state)
+{
+    struct fx *f = *state;
+    struct cache_store cs;
+    assert_int_equal(cache_store_init(&cs, 1 << 20, 4096, 1), CACHE_OK);
+    struct gtid_set tag;
+    gtid_set_init(&tag, GTID_FLAVOR_MARIADB);
+    static const char val[5000] = {0};
+    assert_int_equal(cache_put(&cs, "k1", 2, val, 100, &tag, 1, 1), CACHE_OK);
+    assert_int_equal(cache_put(&cs, "k2", 2, val, 200, &tag, 1, 1), CACHE_OK);
+    assert_int_equal(cache_put(&cs, "k1", 2, val, 300, &tag, 1, 1), CACHE_OK); /* replaces */
+    assert_int_equal(cache_put(&cs, "k3", 2, val, 5000, &tag, 1, 1), CACHE_E_TOO_BIG);
+    const struct cache_entry *held = cache_get(&cs, "k2", 2);
+    assert_non_null(held);
+    assert_int_equal(cache_put(&cs, "k2", 2, val, 50, &tag, 1, 1), CACHE_OK); /* k2 detached */
+    gtid_set_free(&tag);
+    struct cache_stats st;
+    cache_stats(&cs, &st);
+    assert_int_equal(st.entries, 2);
+    assert_true(st.detached_bytes > 0);
+
+    atomic_store(&f->w[0].cache.hits, 3);
+    atomic_store(&f->w[1].cache.hits, 2);
+    atomic_store(&f->w[0].cache.stale_serves, 1);
+    atomic_store(&f->w[1].cache.misses, 7);
+    atomic_store(&f->w[0].cache.bypasses, 4);
+    atomic_store(&f->w[1].cache.bypasses, 1);
+    struct cache_store *saved = f->px.cache;
+    f->px.cache = &cs;
+    json_t *c = admin_view_cache(&f->a);
+    f->px.cache = saved;
+    assert_non_null(c);
+    want_keys(c, "", cache_keys);
+    want_bool(c, "enabled", true);
+    want_int(c, "max_bytes", 1 << 20);
+    want_int(c, "max_entry_bytes", 4096);
+    want_int(c, "entries", 2);
+    want_int(c, "bytes", (json_int_t)st.bytes);
+    want_int(c, "table_bytes", (json_int_t)st.table_bytes);
+    want_int(c, "detached_bytes", (json_int_t)st.detached_bytes);
+    want_int(c, "hits", 5);
+    want_int(c, "stale_serves", 1);
+    want_int(c, "misses", 7);
+    want_int(c, "bypasses", 5);
+    want_int(c, "stores", 4);
+    want_int(c, "replaced", 2);
+    want_int(c, "evictions", 0);
+    want_int(c, "refused_too_big", 1);
+    json_decref(c);
+    cache_release(&cs, held);
+    cache_store_free(&cs);
+}
+
+/* A snapshot filled by hand: the exact document, field order included. */
+static void test_cache_json_exact(void **state)
+{
+    (void)state;
+    struct admin_snapshot *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    s->cache = (struct admin_snap_cache){
+        .enabled = true, .max_bytes = 67108864, .max_entry_bytes = 1048576,
+        .st = {.entries = 12, .bytes = 40960, .table_bytes = 1024, .detached_bytes = 512,
+               .stores = 20, .replaced = 3, .evictions = 5, .refused_too_big = 2},
+        .hits = 30, .stale_serves = 4, .misses = 21, .bypasses = UINT64_MAX};
+    json_t *c = admin_cache_json(s);
+    assert_non_null(c);
+    char *text = json_dumps(c, JSON_COMPACT);
+    assert_string_equal(
+        text, "{\"enabled\":true,\"max_bytes\":67108864,\"max_entry_bytes\":1048576,"
+              "\"entries\":12,\"bytes\":40960,\"table_bytes\":1024,\"detached_bytes\":512,"
+              "\"hits\":30,\"stale_serves\":4,\"misses\":21,"
+              "\"bypasses\":9223372036854775807,\"stores\":20,\"replaced\":3,"
+              "\"evictions\":5,\"refused_too_big\":2}");
+    free(text);
+    json_decref(c);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -681,6 +785,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_newer_last_error_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lag_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consistency_sums_workers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_on, setup, teardown),
+        cmocka_unit_test(test_cache_json_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
