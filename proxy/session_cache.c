@@ -135,7 +135,9 @@ void session__cache_select(struct session *s, const struct classify_result *cr, 
 /* -------------------------------------------------------------- serving --- */
 
 /* Queues e's reply as the answer to the current command; the caller
- * counts it and calls session__command_answered(). False when it cannot
+ * counts it, then flushes (counters move before the client can see the
+ * answer and ask the admin API) and calls session__command_answered().
+ * False when it cannot
  * (out of memory, a damaged entry): the caller goes on without. */
 static bool serve(struct session *s, const struct cache_entry *e)
 {
@@ -156,7 +158,6 @@ static bool serve(struct session *s, const struct cache_entry *e)
     s->g.phase = GPH_NONE;
     s->state = SESS_IDLE;
     session__count_route(s, NULL);
-    session_flush(s);
     return true;
 }
 
@@ -188,6 +189,7 @@ bool session__cache_serve_consistent(struct session *s)
             log_debug("C#%u %s read served from the cache (consistent)", s->id,
                       gate_level_name(s->g.level));
             worker_stat_add(&s->w->cache.hits, 1);
+            session_flush(s);
             session__command_answered(s);
             return true;
         }

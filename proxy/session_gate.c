@@ -189,6 +189,7 @@ static void fallback(struct session *s, const char *why)
             if (!session__cache_serve_stale(s))
                 continue;
             count(s, GATE_FB_CACHE);
+            session_flush(s);
             finish_answered(s);
             return;
         case FALLBACK_PRIMARY:

@@ -80,7 +80,8 @@ void session__cache_select(struct session *s, const struct classify_result *cr,
  * command (true), or counts a miss and arms the capture (false). */
 bool session__cache_serve_consistent(struct session *s);
 /* The fallback step `cache`: queues an entry no older than max_stale_ms
- * (true; the caller counts it and finishes the command), else false. */
+ * (true; the caller counts it, flushes and finishes the command), else
+ * false. */
 bool session__cache_serve_stale(struct session *s);
 /* The read is about to be sent to b: takes the tag, restarts the capture. */
 void session__cache_sending(struct session *s, const struct bconn *b);

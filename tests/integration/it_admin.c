@@ -1199,6 +1199,8 @@ static void test_config_redacted(void **state)
         {"limits", AU_OBJ},
         {"timeouts", AU_OBJ},
         {"logging", AU_OBJ},
+        {"cache", AU_OBJ},
+        {"query_rules", AU_ARR},
     };
     AU_FIELDS(r.json, "", top);
     au_expect_str(r.json, "users[0].name", env.app_user);

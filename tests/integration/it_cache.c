@@ -13,6 +13,8 @@
  *     replies over max_entry_bytes; a hint cache=off bypasses it;
  *   - the memory cap under a load of 10x the cap (bytes, evictions, RSS);
  *     TTL expiry;
+ *   - query rules: a rule with cache limits caches without a hint; a rule's
+ *     route=primary and consistency level apply to the reads it matches;
  *   - a cached reply is byte-identical to the server's (the same query on
  *     the replica directly) for clients with and without
  *     CLIENT_DEPRECATE_EOF.
@@ -49,9 +51,19 @@ struct cstat {
     uint64_t hits, stale, misses, bypasses, stores, evictions, entries, bytes;
 };
 
-static void cstat(const struct proxy_proc *p, struct cstat *c)
+/* m (may be NULL): the connection that ran the reads being counted. A
+ * reply is stored once it ended, which may be just after the client got
+ * it; the proxy answers m's COM_PING only after that. */
+static void cstat(const struct proxy_proc *p, MYSQL *m, struct cstat *c)
 {
+    if (m)
+        assert_int_equal(mysql_ping(m), 0);
     json_t *doc = au_get(p->admin_port, "/cache");
+    if (getenv("IT_CACHE_DEBUG")) {
+        char *t = json_dumps(doc, JSON_COMPACT);
+        fprintf(stderr, "/cache: %s\n", t);
+        free(t);
+    }
     assert_true(json_is_true(au_expect(doc, "enabled", AU_BOOL)));
     c->hits = au_count(doc, "hits");
     c->stale = au_count(doc, "stale_serves");
@@ -63,6 +75,15 @@ static void cstat(const struct proxy_proc *p, struct cstat *c)
     c->bytes = au_count(doc, "bytes");
     json_decref(doc);
 }
+
+/* A counter moved by exactly want between two GET /cache snapshots. */
+#define EXPECT_DELTA(after, before, field, want)                                                   \
+    do {                                                                                           \
+        uint64_t d_ = (after).field - (before).field;                                              \
+        if (d_ != (uint64_t)(want))                                                                \
+            fail_msg("/cache %s moved by %llu, expected %llu", #field, (unsigned long long)d_,     \
+                     (unsigned long long)(want));                                                  \
+    } while (0)
 
 /* The first column of sql's one row. */
 static void read1(MYSQL *m, const char *sql, char *val, size_t len)
@@ -120,20 +141,20 @@ static void test_stale_fallback_when_replicas_stop(void **state)
     set_row(m, 1, "new");
     set_row(m, 2, "fresh");
     struct cstat a, b;
-    cstat(&proxy, &a);
+    cstat(&proxy, m, &a);
     double t0 = cu_now_ms();
     expect_read(m, q, "old"); /* no replica has "new": the cache answers */
     double took = cu_now_ms() - t0;
-    cstat(&proxy, &b);
-    assert_int_equal(b.stale - a.stale, 1);
-    assert_int_equal(b.hits - a.hits, 0);
+    cstat(&proxy, m, &b);
+    EXPECT_DELTA(b, a, stale, 1);
+    EXPECT_DELTA(b, a, hits, 0);
     if (took > BUDGET_MS + 1000)
         fail_msg("the stale serve took %.0f ms with a budget of %d ms", took, BUDGET_MS);
     /* Never cached: the primary answers, with the new value. */
     expect_read(m, "SELECT " ON "v FROM cache_t WHERE k = 2", "fresh");
     struct cstat c;
-    cstat(&proxy, &c);
-    assert_int_equal(c.stale - b.stale, 0);
+    cstat(&proxy, m, &c);
+    EXPECT_DELTA(c, b, stale, 0);
     mysql_close(m);
 }
 
@@ -142,23 +163,26 @@ static void test_consistent_hits_follow_the_session_writes(void **state)
     (void)state;
     skip_direct();
     MYSQL *m = proxy_connect(&proxy, "gtidproxy_test", 0);
-    static const char q[] = "SELECT " ON "v FROM cache_t WHERE k = 3";
+    /* Only the primary as fallback: a replica slower than the budget must
+     * not turn the read after the write into a stale serve. */
+    static const char q[] =
+        "SELECT /* gtidproxy: cache=on fallback=primary */ v FROM cache_t WHERE k = 3";
     struct cstat a, b, c, d;
     set_row(m, 3, "x1");
     expect_read(m, q, "x1"); /* miss: stored */
-    cstat(&proxy, &a);
+    cstat(&proxy, m, &a);
     expect_read(m, q, "x1"); /* the entry has the session's write: a hit */
-    cstat(&proxy, &b);
-    assert_int_equal(b.hits - a.hits, 1);
+    cstat(&proxy, m, &b);
+    EXPECT_DELTA(b, a, hits, 1);
     set_row(m, 3, "x2");
     expect_read(m, q, "x2"); /* the entry predates the write: not a hit */
-    cstat(&proxy, &c);
-    assert_int_equal(c.hits - b.hits, 0);
-    assert_int_equal(c.misses - b.misses, 1);
-    assert_int_equal(c.stores - b.stores, 1);
+    cstat(&proxy, m, &c);
+    EXPECT_DELTA(c, b, hits, 0);
+    EXPECT_DELTA(c, b, misses, 1);
+    EXPECT_DELTA(c, b, stores, 1);
     expect_read(m, q, "x2"); /* repopulated by a replica that applied it */
-    cstat(&proxy, &d);
-    assert_int_equal(d.hits - c.hits, 1);
+    cstat(&proxy, m, &d);
+    EXPECT_DELTA(d, c, hits, 1);
     mysql_close(m);
 }
 
@@ -187,7 +211,7 @@ static void test_what_is_never_stored(void **state)
     struct cstat a, b;
     set_row(m, 4, "t");
     read1(m, "SELECT " ON "v FROM cache_t WHERE k = 4", v, sizeof v); /* catch up first */
-    cstat(&proxy, &a);
+    cstat(&proxy, m, &a);
     read1(m, "SELECT " ON "NOW(6)", v, sizeof v);
     cluster_exec(m, "SET @u = 7");
     read1(m, "SELECT " ON "@u", v, sizeof v);
@@ -202,10 +226,10 @@ static void test_what_is_never_stored(void **state)
     read1(m, big, v, sizeof v);
     assert_int_equal(strlen(v), ENTRY_BYTES + 1); /* served whole, not kept */
     read1(m, "SELECT /* gtidproxy: cache=off */ v FROM cache_t WHERE k = 4", v, sizeof v);
-    cstat(&proxy, &b);
-    assert_int_equal(b.stores - a.stores, 0);
-    assert_int_equal(b.hits - a.hits, 0);
-    assert_int_equal(b.bypasses - a.bypasses, 1);
+    cstat(&proxy, m, &b);
+    EXPECT_DELTA(b, a, stores, 0);
+    EXPECT_DELTA(b, a, hits, 0);
+    EXPECT_DELTA(b, a, bypasses, 1);
     mysql_close(m);
 }
 
@@ -222,14 +246,14 @@ static void test_memory_cap_under_ten_times_the_cap(void **state)
         snprintf(sql, sizeof sql, "SELECT " ON "REPEAT('w', %d), %d", VALUE, i);
         read1(m, sql, v, sizeof v);
     }
-    cstat(&proxy, &a);
+    cstat(&proxy, m, &a);
     uint64_t rss0 = rss_kb(proxy.pid);
     for (int i = 0; i < N; i++) {
         snprintf(sql, sizeof sql, "SELECT " ON "REPEAT('z', %d), %d", VALUE, i);
         read1(m, sql, v, sizeof v);
     }
     uint64_t rss1 = rss_kb(proxy.pid);
-    cstat(&proxy, &b);
+    cstat(&proxy, m, &b);
     fprintf(stderr,
             "cap test: %d x %d-byte replies: stores %llu, evictions %llu, entries %llu, "
             "bytes %llu (cap %d), RSS %llu -> %llu KB\n",
@@ -237,7 +261,7 @@ static void test_memory_cap_under_ten_times_the_cap(void **state)
             (unsigned long long)(b.evictions - a.evictions), (unsigned long long)b.entries,
             (unsigned long long)b.bytes, CAP_BYTES, (unsigned long long)rss0,
             (unsigned long long)rss1);
-    assert_int_equal(b.stores - a.stores, N);
+    EXPECT_DELTA(b, a, stores, N);
     assert_true(b.bytes <= CAP_BYTES);
     assert_true(b.entries * VALUE <= CAP_BYTES);
     assert_true(b.evictions - a.evictions >= N - CAP_BYTES / VALUE);
@@ -253,7 +277,7 @@ static void test_entries_expire_after_ttl(void **state)
     struct proxy_proc p2 = {0};
     proxy_start(&p2, &env,
                 "{\"cache\": {\"max_bytes\": 2097152, \"max_entry_bytes\": 16384,"
-                " \"ttl_ms\": 500, \"max_stale_ms\": 0}}");
+                " \"ttl_ms\": 2000, \"max_stale_ms\": 0}}");
     au_wait_admin(p2.admin_port, 5000);
     MYSQL *m = proxy_connect(&p2, "gtidproxy_test", 0);
     static const char q[] = "SELECT " ON "COUNT(*) FROM cache_t";
@@ -261,18 +285,64 @@ static void test_entries_expire_after_ttl(void **state)
     struct cstat a, b, c;
     read1(m, q, v, sizeof v);
     read1(m, q, v, sizeof v);
-    cstat(&p2, &a);
-    assert_int_equal(a.hits, 1);
-    proxy_sleep_ms(700);
+    cstat(&p2, m, &a);
+    if (a.hits != 1)
+        fail_msg("two reads within the TTL: %llu hits, %llu misses, %llu stores",
+                 (unsigned long long)a.hits, (unsigned long long)a.misses,
+                 (unsigned long long)a.stores);
+    proxy_sleep_ms(2500);
     read1(m, q, v, sizeof v); /* expired: a miss, stored again */
-    cstat(&p2, &b);
+    cstat(&p2, m, &b);
     assert_int_equal(b.hits, 1);
-    assert_int_equal(b.misses - a.misses, 1);
+    EXPECT_DELTA(b, a, misses, 1);
     read1(m, q, v, sizeof v);
-    cstat(&p2, &c);
+    cstat(&p2, m, &c);
     assert_int_equal(c.hits, 2);
     mysql_close(m);
     proxy_stop(&p2);
+}
+
+/* gtidproxy_reads_total for one level and outcome. */
+static double reads_metric(const char *level, const char *outcome)
+{
+    char series[160];
+    snprintf(series, sizeof series, "gtidproxy_reads_total{level=\"%s\",outcome=\"%s\"}", level,
+             outcome);
+    struct au_resp r;
+    au_http(proxy.admin_port, "GET", "/metrics", NULL, NULL, 0, &r);
+    double v = au_metric(r.body, series);
+    au_resp_free(&r);
+    return v;
+}
+
+static void test_query_rules_apply(void **state)
+{
+    (void)state;
+    skip_direct();
+    MYSQL *m = proxy_connect(&proxy, "gtidproxy_test", 0);
+    struct cstat a, b;
+    char v[64];
+    unsigned server;
+    /* Rule "counted": cache limits, no hint needed. */
+    cstat(&proxy, m, &a);
+    read1(m, "SELECT COUNT(*) FROM cache_t WHERE k > 100", v, sizeof v);
+    read1(m, "SELECT COUNT(*) FROM cache_t WHERE k > 100", v, sizeof v);
+    cstat(&proxy, m, &b);
+    EXPECT_DELTA(b, a, stores, 1);
+    EXPECT_DELTA(b, a, hits, 1);
+    /* Rule "on-primary": route=primary. */
+    set_row(m, 7, "p");
+    set_row(m, 8, "e");
+    cu_sync_replicas(&env); /* k = 8 is on every replica: any may answer */
+    cu_read(m, "SELECT v, @@server_id FROM cache_t WHERE k = 7", v, sizeof v, &server);
+    assert_string_equal(v, "p");
+    assert_int_equal(server, 1);
+    /* Rule "relaxed": level eventual (the session's default is session). */
+    double before = reads_metric("eventual", "direct");
+    cu_read(m, "SELECT v, @@server_id FROM cache_t WHERE k = 8", v, sizeof v, &server);
+    assert_true(server != 1);
+    assert_true(reads_metric("eventual", "direct") == before + 1);
+    mysql_close(m);
 }
 
 /* The reply to sql over a raw connection with caps to port (db
@@ -324,12 +394,12 @@ static void test_cached_reply_is_byte_identical(void **state)
         size_t n_direct, n_miss, n_hit;
         uint8_t *direct = raw_reply(env.replica_ports[0], variants[i], sql, &n_direct);
         struct cstat a, b;
-        cstat(&proxy, &a);
+        cstat(&proxy, NULL, &a);
         uint8_t *miss = raw_reply(proxy.port, variants[i], sql, &n_miss);
         uint8_t *hit = raw_reply(proxy.port, variants[i], sql, &n_hit);
-        cstat(&proxy, &b);
-        assert_int_equal(b.stores - a.stores, 1);
-        assert_int_equal(b.hits - a.hits, 1);
+        cstat(&proxy, NULL, &b);
+        EXPECT_DELTA(b, a, stores, 1);
+        EXPECT_DELTA(b, a, hits, 1);
         expect_same(direct, n_direct, miss, n_miss);
         expect_same(direct, n_direct, hit, n_hit);
         free(direct);
@@ -351,12 +421,18 @@ static int group_setup(void **state)
     cluster_exec(m, "DELETE FROM gtidproxy_test.cache_t");
     mysql_close(m);
     cu_sync_replicas(&env);
-    char over[1024];
+    char over[2048];
     snprintf(over, sizeof over,
              "{\"monitor\": {\"interval_ms\": 200, \"gtid_poll_interval_ms\": 20},"
              " \"consistency\": {\"wait_timeout_ms\": %d, \"fallback\": [\"cache\", \"primary\"]},"
              " \"cache\": {\"max_bytes\": %d, \"max_entry_bytes\": %d, \"ttl_ms\": 60000,"
-             " \"max_stale_ms\": 60000}}",
+             " \"max_stale_ms\": 60000},"
+             " \"query_rules\": ["
+             "  {\"name\": \"counted\", \"match\": \"SELECT COUNT(*) FROM cache_t WHERE k > 100\","
+             "   \"cache_ttl_ms\": 60000},"
+             "  {\"name\": \"on-primary\", \"regex\": \"WHERE k = 7$\", \"route\": \"primary\"},"
+             "  {\"name\": \"relaxed\", \"regex\": \"(?i)^select v, @@server_id .* k = 8$\","
+             "   \"consistency\": \"eventual\"}]}",
              BUDGET_MS, CAP_BYTES, ENTRY_BYTES);
     proxy_start(&proxy, &env, over);
     if (!proxy_is_direct()) {
@@ -373,10 +449,13 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* Replication running again, and the proxy's monitor has seen it (the
+ * next test must not meet replicas it still thinks are stopped). */
 static int restore(void **state)
 {
     (void)state;
     cu_restore_replication(&env);
+    assert_true(proxy_wait_replica_reads(&proxy, 10000));
     return 0;
 }
 
@@ -395,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_session_variables_are_part_of_the_key),
         cmocka_unit_test(test_what_is_never_stored),
         cmocka_unit_test(test_cached_reply_is_byte_identical),
+        cmocka_unit_test(test_query_rules_apply),
         cmocka_unit_test(test_memory_cap_under_ten_times_the_cap),
         cmocka_unit_test(test_entries_expire_after_ttl),
     };
