@@ -25,13 +25,12 @@
  *   consistency   the read's level, instead of user/listener/default (a hint
  *                 in the statement still overrides it)
  *   fallback      the chain instead of consistency.fallback
- *   route         like the route hint (router.h rule 4; a hint in the
- *                 statement wins): QUERY_ROUTE_PRIMARY sends matching
- *                 statements to the primary; QUERY_ROUTE_REPLICA only takes
- *                 effect on statements the classifier proves read-only. A
- *                 rule can never send a write or a locking read to a replica,
- *                 nor move a statement out of a transaction or a session
- *                 pinned to the primary (router.h rules 2-3 come first).
+ *   route         QUERY_ROUTE_PRIMARY sends matching reads to the primary (a
+ *                 route hint in the statement wins); QUERY_ROUTE_REPLICA is
+ *                 where reads go anyway and changes nothing. A rule never
+ *                 sends a write or a locking read to a replica, nor moves a
+ *                 statement out of a transaction or a session pinned to the
+ *                 primary (router.h rules 2-3 come first; session.c applies it).
  *
  * Regexes: compiled in byte mode (no PCRE2_UTF): a statement is bytes in
  * whatever character set the client uses, so '.' matches any byte (but a
