@@ -363,6 +363,8 @@ static void internal_done(struct bconn *b)
     session_backend_ready(b->s, b);
 }
 
+static void watch_silence(struct bconn *b);
+
 static void after_reads(struct bconn *b)
 {
     while (b->state == BCONN_BUSY || b->state == BCONN_SYNC || b->state == BCONN_INIT) {
@@ -389,6 +391,8 @@ static void after_reads(struct bconn *b)
         uv_read_stop((uv_stream_t *)&b->tcp);
         b->read_paused = true;
     }
+    if (b->state != BCONN_CLOSED && b->state != BCONN_INIT && b->state != BCONN_LOGIN)
+        watch_silence(b);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
@@ -442,7 +446,7 @@ void bconn_resume(struct bconn *b)
     if (b->state == BCONN_CLOSED || !b->read_paused)
         return;
     b->read_paused = false;
-    after_reads(b); /* bytes may already wait in the buffer */
+    after_reads(b); /* bytes may already wait in the buffer (re-arms the silence timer) */
     if (b->state != BCONN_CLOSED && !b->read_paused) {
         int rc = start_reading(b);
         if (rc < 0)
@@ -459,6 +463,31 @@ static void on_timer(uv_timer_t *t)
     }
     fail(b, GP_ER_BACKEND_CONNECT, "no answer within %u ms (connect_ms)",
          b->s->snap->cfg->connect_timeout_ms);
+}
+
+/* timeouts.backend_query_ms: the longest a server may stay silent while
+ * the proxy waits for its reply (a statement of the client's or the proxy's
+ * own SYNC). Measured from the command or the reply's last bytes, not while
+ * the proxy itself holds the reply back (the client reads slowly) or the
+ * server waits for the client (LOCAL INFILE data). */
+static void on_silence(uv_timer_t *t)
+{
+    struct bconn *b = t->data;
+    unsigned ms = b->s->snap->cfg->backend_query_timeout_ms;
+    fail(b, b->state == BCONN_SYNC ? GP_ER_SESSION_SYNC : GP_ER_BACKEND_LOST,
+         "no reply for %u ms (timeouts.backend_query_ms)", ms);
+}
+
+static void watch_silence(struct bconn *b)
+{
+    unsigned ms = b->s->snap->cfg->backend_query_timeout_ms;
+    if (ms == 0)
+        return;
+    if ((b->state == BCONN_BUSY || b->state == BCONN_SYNC) && !b->read_paused &&
+        !proto_tracker_awaits_client(&b->ts.trk))
+        uv_timer_start(&b->timer, on_silence, ms, 0);
+    else
+        uv_timer_stop(&b->timer);
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -572,6 +601,8 @@ int bconn_send_internal(struct bconn *b, uint8_t com, const char *text, size_t l
     b->err[0] = '\0';
     b->err_code = 0;
     b->state = b->state == BCONN_LOGIN ? BCONN_INIT : BCONN_SYNC;
+    if (b->state == BCONN_SYNC) /* INIT: the login's connect_ms covers it */
+        watch_silence(b);
     return send_queued(b);
 }
 
@@ -596,6 +627,7 @@ int bconn_send_command(struct bconn *b, const uint8_t *p, size_t n, uint8_t com,
         return 1;
     }
     b->state = BCONN_BUSY;
+    watch_silence(b);
     return send_queued(b) == 0 ? 0 : -1;
 }
 
@@ -605,6 +637,7 @@ int bconn_forward_client(struct bconn *b, const uint8_t *p, size_t n, uint8_t se
         return -1;
     if (buf_append(wq_buf(&b->out), p, n) != 0)
         return -1;
+    watch_silence(b); /* the server may answer once the file ended */
     return send_queued(b);
 }
 
@@ -632,6 +665,7 @@ int bconn_send_query_waited(struct bconn *b, const char *wait, size_t wait_len,
     b->wait_failed = false;
     b->state = BCONN_BUSY;
     atomic_fetch_add(&proxy_of(b)->backends[b->idx].commands, 1);
+    watch_silence(b);
     return send_queued(b) == 0 ? 0 : -1;
 }
 

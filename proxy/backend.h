@@ -61,7 +61,7 @@ struct bconn {
     enum bconn_state state;
     uv_tcp_t tcp;
     uv_connect_t connect_req;
-    uv_timer_t timer; /* connect + login timeout */
+    uv_timer_t timer; /* connect + login timeout, then timeouts.backend_query_ms */
     int open_handles; /* tcp, timer: freed when both closed */
     struct bauth auth;
     uint64_t caps; /* negotiated with the backend */
