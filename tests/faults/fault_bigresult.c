@@ -29,8 +29,8 @@
 
 #define ROWS      500
 #define ROW_BYTES 1000000
-#define PAUSE_MS  10   /* after each row: at most ~100 MB/s, far below what the server sends */
-#define STALL_AT  250  /* after this row the client stops reading for STALL_MS */
+#define PAUSE_MS  10  /* after each row: at most ~100 MB/s, far below what the server sends */
+#define STALL_AT  250 /* after this row the client stops reading for STALL_MS */
 #define STALL_MS  3000
 /*
  * The bound: 64 MB of RSS growth over the baseline (the other cases' bound).
@@ -92,9 +92,10 @@ static void test_big_result(void **state)
     fault_rss_stop(&rss);
     long base = atomic_load(&rss.base_kb), max = atomic_load(&rss.max_kb);
     printf("fault big_result: %d MB read by a slow client in %.0f ms (rows %d, bad %d), proxy "
-           "rss %ld -> max %ld KB: +%ld KB (bound %ld KB; buffer_high_water 1 MB)\n",
+           "rss %ld -> max %ld KB: +%ld KB (bound %ld KB; buffer_high_water 1 MB); test machine "
+           "stalled up to %ld ms\n",
            ROWS * ROW_BYTES / 1000000, took, rows, bad, base, max, fault_rss_growth_kb(&rss),
-           RSS_CAP_KB);
+           RSS_CAP_KB, atomic_load(&rss.max_lag_ms));
     fflush(stdout);
     if (fetch_err)
         fail_msg("reading the result failed after %d rows: %u %s", rows, fetch_err, fetch_msg);

@@ -33,8 +33,8 @@
 
 #include "fault_cluster.h"
 #include "fault_load.h"
-#include "fault_rss.h"
 #include "fault_raw.h"
+#include "fault_rss.h"
 #include "proxy_env.h"
 
 #define BURST_ATTEMPTS  5000
@@ -46,14 +46,17 @@
 #define BURST_DEADLINE_MS 60000
 /*
  * "Quickly" for a refusal, from connect() to the ERR 1040 read: the proxy
- * answers from its accept callback, without a backend. Loopback with 5,000
- * attempts in flight overflows the listen backlog (1024 per worker), and the
- * kernel then retransmits SYNs after 1 s, 3 s, ...: the median must stay
- * under 1 s and the slowest under 5 s (it measures backlog overflow, not
- * proxy work; the case prints the distribution).
+ * answers from its accept callback, without a backend, so what a rejected
+ * client waits for is the kernel and the scheduler: 5,000 attempts in flight
+ * overflow the listen backlogs (1024 per worker) and dropped SYNs are
+ * retransmitted after 1 s and 3 s. Measured: p50 150-300 ms, max 0.2-1.3 s
+ * on 2 cores at load ~10; p50 4.4 s, max 8.2 s when the load average was
+ * over 20 and issuing the 5,000 connect() calls alone took 7.9 s. The
+ * bounds catch a proxy that makes the excess wait for something (a backend,
+ * a timeout): median 2 s, slowest 10 s (a client's usual connect timeout).
  */
-#define REFUSE_P50_CAP_MS 1000.0
-#define REFUSE_MAX_CAP_MS 5000.0
+#define REFUSE_P50_CAP_MS 2000.0
+#define REFUSE_MAX_CAP_MS 10000.0
 /* File descriptors: 5,000 sockets here, up to as many in the proxy (which
  * inherits the limit) plus its backend connections. */
 #define NOFILE_WANT 16384
@@ -63,21 +66,28 @@
 /* proxy/session.c SESS_LOGIN_TIMEOUT_MS: a login must finish within 10 s
  * of the accept (not configurable yet). */
 #define LOGIN_TIMEOUT_MS 10000.0
-/* A slow client is cut no earlier than the timeout minus timer slack and no
- * later than the timeout plus scheduling slack (ASan, 2 shared cores). */
-#define CUT_EARLIEST_MS (LOGIN_TIMEOUT_MS - 200.0)
-#define CUT_LATEST_MS   (LOGIN_TIMEOUT_MS + 3000.0)
-#define SLOW_DEADLINE_MS 20000.0
+/* When a slow client is cut, from its connect(): measured 9.9-10.0 s. The
+ * proxy's timer counts from libuv's loop time, cached when the loop
+ * iteration that accepted began: when accepting and greeting a few hundred
+ * clients takes one iteration ~1 s (ASan, a loaded machine), the cut comes
+ * that much early (9.07 s measured). Late: 12.4-16.1 s (proxy log and
+ * client alike) while the shared test machine stalled every process for
+ * seconds (load average over 20 on 2 cores). The bounds tell "cut at the
+ * timeout" from "cut at once" and from "never cut" (still open at the
+ * deadline). */
+#define CUT_EARLIEST_MS  (LOGIN_TIMEOUT_MS - 2000.0)
+#define CUT_LATEST_MS    (LOGIN_TIMEOUT_MS + 10000.0)
+#define SLOW_DEADLINE_MS 30000.0
 
 #define IDLE_MS 1000
 
 /* Same bounds as fault_backends.c: RSS growth of the proxy during a case. */
-#define RSS_CAP_KB       (64L * 1024)
+#define RSS_CAP_KB (64L * 1024)
 /* The burst leaves 1000 sessions logged in, each with a replica connection:
  * up to 128 KB each under ASan (redzones included; ~90 KB measured), so
  * 128 MB. The 4,000 refused attempts must cost nothing that stays. */
 #define BURST_RSS_CAP_KB (128L * 1024)
-#define RECOVERY_CAP_MS  3000L
+#define RECOVERY_CAP_MS  5000L
 
 static struct cluster_env env;
 static struct proxy_proc proxy;
@@ -137,8 +147,8 @@ static void raise_nofile(void)
 {
     struct rlimit rl;
     assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
-    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > NOFILE_WANT ? NOFILE_WANT
-                                                                            : rl.rlim_max;
+    rlim_t want =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > NOFILE_WANT ? NOFILE_WANT : rl.rlim_max;
     if (want < NOFILE_NEED)
         fail_msg("RLIMIT_NOFILE hard limit %llu is under the %d descriptors the burst needs",
                  (unsigned long long)rl.rlim_max, NOFILE_NEED);
@@ -179,6 +189,72 @@ static void unwatch(int i)
     epoll_ctl(ep, EPOLL_CTL_DEL, conns[i].fd, NULL);
 }
 
+/* The burst's bookkeeping, advanced by burst_pump(). */
+struct burst {
+    struct raw_login login;
+    int open, refused, admitted, answered, other;
+    char first_other[256];
+};
+
+/* Handles what epoll reports within timeout_ms: refusals are counted and
+ * closed, admitted connections log in, run SELECT 1 and then stay open
+ * (holding their slot) until the case ends. */
+static void burst_pump(struct burst *b, int timeout_ms)
+{
+    struct epoll_event evs[256];
+    int n = epoll_wait(ep, evs, 256, timeout_ms);
+    if (n < 0 && errno == EINTR)
+        return;
+    assert_true(n >= 0);
+    for (int k = 0; k < n; k++) {
+        int i = (int)evs[k].data.u32;
+        struct raw_conn *c = &conns[i];
+        double now = fault_now_ms();
+        enum raw_state before = c->state;
+        if (c->state == RAW_CONNECTING) {
+            raw_connected(c, now);
+            if (c->state == RAW_GREETING)
+                rewatch(i, EPOLLIN);
+        }
+        if (c->state != RAW_FAILED && (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+            raw_step(c, &b->login, now);
+        bool was_waiting = before == RAW_GREETING || before == RAW_CONNECTING;
+        if (was_waiting && c->state == RAW_AUTH)
+            b->admitted++;
+        if (c->state == RAW_IDLE && before != RAW_IDLE) {
+            if (!c->reply_started) {
+                /* logged in: now the query, while the burst goes on */
+                if (raw_query(c, "SELECT 1", now) != 0)
+                    fail_msg("admitted connection %d: %s", i, c->why);
+            } else {
+                b->answered++;
+                unwatch(i); /* stays open, holding its slot */
+                b->open--;
+            }
+        } else if (c->state == RAW_REFUSED && before != RAW_REFUSED) {
+            if (c->err_code == 1040 && was_waiting) {
+                b->refused++;
+            } else {
+                b->other++;
+                if (!b->first_other[0])
+                    snprintf(b->first_other, sizeof b->first_other, "attempt %d in state %s: %s", i,
+                             raw_state_name(before), c->why);
+            }
+            unwatch(i);
+            raw_close(c);
+            b->open--;
+        } else if ((c->state == RAW_CLOSED || c->state == RAW_FAILED) && before != c->state) {
+            b->other++;
+            if (!b->first_other[0])
+                snprintf(b->first_other, sizeof b->first_other, "attempt %d: %s (%s)", i,
+                         raw_state_name(c->state), c->why);
+            unwatch(i);
+            raw_close(c);
+            b->open--;
+        }
+    }
+}
+
 /* ---- conn_burst ---- */
 
 static void test_conn_burst(void **state)
@@ -186,8 +262,15 @@ static void test_conn_burst(void **state)
     (void)state;
     skip_direct();
     raise_nofile();
-    char ov[128];
-    snprintf(ov, sizeof ov, "{\"limits\": {\"max_client_connections\": %d}}", BURST_MAX_CONNS);
+    /* connect_ms 10 s: each admitted session opens its own replica
+     * connection (no pooling yet), so ~1000 backend logins start at once;
+     * on 2 shared cores MariaDB can take over the default 2 s for some of
+     * them, which would be the test machine's limit, not the proxy's. */
+    char ov[160];
+    snprintf(ov, sizeof ov,
+             "{\"limits\": {\"max_client_connections\": %d}, \"timeouts\": {\"connect_ms\": "
+             "10000}}",
+             BURST_MAX_CONNS);
     proxy_start(&proxy, &env, ov);
     assert_true(proxy_wait_replica_reads(&proxy, 10000));
     start_load(BURST_LOAD_THREADS);
@@ -198,7 +281,7 @@ static void test_conn_burst(void **state)
     assert_non_null(conns);
     ep = epoll_create1(EPOLL_CLOEXEC);
     assert_true(ep >= 0);
-    struct raw_login login = {env.app_user, env.app_password, true};
+    struct burst b = {.login = {env.app_user, env.app_password, true}};
     double t0 = fault_now_ms();
     for (n_conns = 0; n_conns < BURST_ATTEMPTS; n_conns++) {
         struct raw_conn *c = &conns[n_conns];
@@ -206,64 +289,18 @@ static void test_conn_burst(void **state)
         if (rc != 0)
             fail_msg("attempt %d: connect: %s", n_conns, strerror(-rc));
         watch(n_conns, EPOLLOUT | EPOLLIN);
+        b.open++;
+        /* Replies are read while the burst goes on, so that each is timed
+         * when it arrives, not when the last connect() was issued. */
+        if (n_conns % 64 == 63)
+            burst_pump(&b, 0);
     }
     double t_issued = fault_now_ms();
-    int open = BURST_ATTEMPTS, refused = 0, admitted = 0, answered = 0, other = 0;
-    char first_other[256] = "";
-    struct epoll_event evs[256];
-    while (open > 0 && fault_now_ms() - t0 < BURST_DEADLINE_MS) {
-        int n = epoll_wait(ep, evs, 256, 200);
-        if (n < 0 && errno == EINTR)
-            continue;
-        assert_true(n >= 0);
-        for (int k = 0; k < n; k++) {
-            int i = (int)evs[k].data.u32;
-            struct raw_conn *c = &conns[i];
-            double now = fault_now_ms();
-            enum raw_state before = c->state;
-            if (c->state == RAW_CONNECTING) {
-                raw_connected(c, now);
-                if (c->state == RAW_GREETING)
-                    rewatch(i, EPOLLIN);
-            }
-            if (c->state != RAW_FAILED && (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-                raw_step(c, &login, now);
-            bool was_waiting = before == RAW_GREETING || before == RAW_CONNECTING;
-            if (was_waiting && c->state == RAW_AUTH)
-                admitted++;
-            if (c->state == RAW_IDLE && before != RAW_IDLE) {
-                if (!c->reply_started) {
-                    /* logged in: now the query, while the burst goes on */
-                    if (raw_query(c, "SELECT 1", now) != 0)
-                        fail_msg("admitted connection %d: %s", i, c->why);
-                } else {
-                    answered++;
-                    unwatch(i); /* stays open, holding its slot */
-                    open--;
-                }
-            } else if (c->state == RAW_REFUSED && before != RAW_REFUSED) {
-                if (c->err_code == 1040 && was_waiting) {
-                    refused++;
-                } else {
-                    other++;
-                    if (!first_other[0])
-                        snprintf(first_other, sizeof first_other, "attempt %d in state %s: %s",
-                                 i, raw_state_name(before), c->why);
-                }
-                unwatch(i);
-                raw_close(c);
-                open--;
-            } else if ((c->state == RAW_CLOSED || c->state == RAW_FAILED) && before != c->state) {
-                other++;
-                if (!first_other[0])
-                    snprintf(first_other, sizeof first_other, "attempt %d: %s (%s)", i,
-                             raw_state_name(c->state), c->why);
-                unwatch(i);
-                raw_close(c);
-                open--;
-            }
-        }
-    }
+    while (b.open > 0 && fault_now_ms() - t0 < BURST_DEADLINE_MS)
+        burst_pump(&b, 200);
+    int open = b.open, refused = b.refused, admitted = b.admitted, answered = b.answered,
+        other = b.other;
+    const char *first_other = b.first_other;
     double t_done = fault_now_ms();
     /* Refusal latencies, connect() to ERR. */
     double *lat = calloc(BURST_ATTEMPTS, sizeof *lat);
@@ -285,16 +322,16 @@ static void test_conn_burst(void **state)
      * after they close, a login succeeds again. */
     unsigned err = 0;
     char msg[256];
-    MYSQL *extra = proxy_try_connect(&proxy, env.app_user, env.app_password, NULL, &err, msg,
-                                     sizeof msg);
+    MYSQL *extra =
+        proxy_try_connect(&proxy, env.app_user, env.app_password, NULL, &err, msg, sizeof msg);
     bool extra_refused = !extra && err == 1040;
     if (extra)
         mysql_close(extra);
     close_conns();
     MYSQL *after = NULL;
     for (int i = 0; i < 100 && !after; i++) {
-        after = proxy_try_connect(&proxy, env.app_user, env.app_password, NULL, &err, msg,
-                                  sizeof msg);
+        after =
+            proxy_try_connect(&proxy, env.app_user, env.app_password, NULL, &err, msg, sizeof msg);
         if (!after)
             proxy_sleep_ms(50);
     }
@@ -307,8 +344,8 @@ static void test_conn_burst(void **state)
     printf("fault conn_burst: %d attempts issued in %.0f ms, resolved in %.0f ms: admitted %d "
            "(logged in and answered %d, slowest %.0f ms), refused with 1040 %d (connect to ERR "
            "p50 %.0f ms, p99 %.0f ms, max %.0f ms), other %d%s%s; load errors %lu, rss +%ld KB\n",
-           BURST_ATTEMPTS, t_issued - t0, t_done - t0, admitted, answered, amax, refused, p50,
-           p99, lmax, other, first_other[0] ? ": " : "", first_other, r.errors, r.rss_growth_kb);
+           BURST_ATTEMPTS, t_issued - t0, t_done - t0, admitted, answered, amax, refused, p50, p99,
+           lmax, other, first_other[0] ? ": " : "", first_other, r.errors, r.rss_growth_kb);
     fault_report_print("conn_burst", &r);
     fflush(stdout);
     free(lat);
@@ -394,8 +431,8 @@ static void test_slow_handshake(void **state)
                 if (c->state != RAW_CLOSED || before != RAW_GREETED) {
                     bad++;
                     if (!first_bad[0])
-                        snprintf(first_bad, sizeof first_bad, "slow client %d: %s after %s: %s",
-                                 i, raw_state_name(c->state), raw_state_name(before), c->why);
+                        snprintf(first_bad, sizeof first_bad, "slow client %d: %s after %s: %s", i,
+                                 raw_state_name(c->state), raw_state_name(before), c->why);
                 }
                 unwatch(i);
                 open--;
@@ -484,7 +521,8 @@ static void test_idle_timeout(void **state)
     double t_idle = -1, t_closed = -1, t0 = fault_now_ms(), next_query = t0;
     int queries = 0;
     /* Until the idle one is cut and the busy one has lived 3 timeouts. */
-    while (fault_now_ms() - t0 < 4 * IDLE_MS && (t_closed < 0 || fault_now_ms() - t0 < 3 * IDLE_MS)) {
+    while (fault_now_ms() - t0 < 4 * IDLE_MS &&
+           (t_closed < 0 || fault_now_ms() - t0 < 3 * IDLE_MS)) {
         struct epoll_event ev;
         int n = epoll_wait(ep, &ev, 1, 20);
         double now = fault_now_ms();
@@ -500,8 +538,7 @@ static void test_idle_timeout(void **state)
                 else if (c->state == RAW_CLOSED) {
                     t_closed = now;
                     unwatch(0);
-                }
-                else if (c->state != RAW_AUTH && c->state != RAW_IDLE)
+                } else if (c->state != RAW_AUTH && c->state != RAW_IDLE)
                     fail_msg("idle session: %s: %s", raw_state_name(c->state), c->why);
             }
         }

@@ -616,8 +616,8 @@ static void verify(struct fault_load *l, struct fault_report *r)
     while ((row = mysql_fetch_row(res))) {
         unsigned long long id = strtoull(row[0], NULL, 10);
         unsigned long long ti = id / ID_BASE, seq = id % ID_BASE;
-        struct fl_thread *t = ti >= 1 && ti <= (unsigned long long)n_threads(l) ? &l->t[ti - 1]
-                                                                                : NULL;
+        struct fl_thread *t =
+            ti >= 1 && ti <= (unsigned long long)n_threads(l) ? &l->t[ti - 1] : NULL;
         int out = t && seq < t->n_out ? t->outcome[seq] : OUT_NONE;
         if (out == OUT_NONE || out == OUT_NOT_RUN || found[ti - 1][seq]) {
             r->replays++;
@@ -697,6 +697,7 @@ void fault_load_stop(struct fault_load *l, struct fault_report *r)
         r->rss_base_kb = atomic_load(&l->rss.base_kb);
         r->rss_max_kb = atomic_load(&l->rss.max_kb);
         r->rss_growth_kb = fault_rss_growth_kb(&l->rss);
+        r->sched_lag_ms = atomic_load(&l->rss.max_lag_ms);
         verify(l, r);
     }
     for (int i = 0; i < n_threads(l); i++) {
@@ -717,13 +718,14 @@ void fault_report_print(const char *name, const struct fault_report *r)
            "rss +%ld KB\n",
            name, r->recovery_ms, r->errors, r->n_codes ? codes : "none", r->stale, r->replays,
            r->rss_growth_kb);
-    printf("fault %s: details: cycles ok %lu (reader reads %lu); writes ok %lu, not run %lu, unknown %lu (applied "
+    printf("fault %s: details: cycles ok %lu (reader reads %lu); writes ok %lu, not run %lu, "
+           "unknown %lu (applied "
            "%lu); lost %lu; undocumented %lu; reconnects %lu; longest cycle %ld ms (%s); "
-           "longest stall %ld ms; rss %ld -> max %ld KB%s%s\n",
+           "longest stall %ld ms; rss %ld -> max %ld KB; test machine stalled up to %ld ms%s%s\n",
            name, r->cycles_ok, r->reads_ok, r->writes_ok, r->writes_not_run, r->writes_unknown,
            r->unknown_applied, r->lost, r->undocumented, r->reconnects, r->max_cycle_ms,
-           r->max_cycle_who, r->stall_ms, r->rss_base_kb, r->rss_max_kb, r->verified ? "" : "; END CHECK FAILED: ",
-           r->verified ? "" : r->verify_error);
+           r->max_cycle_who, r->stall_ms, r->rss_base_kb, r->rss_max_kb, r->sched_lag_ms,
+           r->verified ? "" : "; END CHECK FAILED: ", r->verified ? "" : r->verify_error);
     const char *firsts[][2] = {{"first stale read", r->first_stale},
                                {"first undocumented error", r->first_undocumented},
                                {"first replay", r->first_replay},
@@ -745,15 +747,14 @@ void fault_report_check(const struct fault_report *r, long recovery_cap_ms, long
     if (r->lost)
         fail_msg("%lu acknowledged write(s) lost; first: %s", r->lost, r->first_lost);
     if (r->undocumented)
-        fail_msg("%lu error(s) outside README's codes and the server's; first: %s",
-                 r->undocumented, r->first_undocumented);
+        fail_msg("%lu error(s) outside README's codes and the server's; first: %s", r->undocumented,
+                 r->first_undocumented);
     if (r->cycles_ok == 0)
         fail_msg("no cycle succeeded");
     if (r->recovery_ms < 0)
         fail_msg("no successful cycle after the last error: not recovered");
     if (r->recovery_ms > recovery_cap_ms)
-        fail_msg("recovered in %ld ms, over the bound of %ld ms", r->recovery_ms,
-                 recovery_cap_ms);
+        fail_msg("recovered in %ld ms, over the bound of %ld ms", r->recovery_ms, recovery_cap_ms);
     if (r->rss_growth_kb > rss_cap_kb)
         fail_msg("proxy RSS grew by %ld KB (from %ld to %ld), over the bound of %ld KB",
                  r->rss_growth_kb, r->rss_base_kb, r->rss_max_kb, rss_cap_kb);

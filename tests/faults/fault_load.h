@@ -10,8 +10,8 @@
  * not run, outcome unknown). Optional reader sessions never write: they
  * read rows seeded before the proxy started (SELECT val FROM fault_seed
  * WHERE id = k), so with no GTID to wait for the gate sends them to any
- * healthy replica -- the reads a hung or dying replica catches in flight. fault_load_stop() then compares that with the
- * rows on the primary and fills a struct fault_report: errors per code,
+ * healthy replica -- the reads a hung or dying replica catches in flight. fault_load_stop() then
+ * compares that with the rows on the primary and fills a struct fault_report: errors per code,
  * stale reads, replayed writes, lost writes, reconnects, the recovery time
  * after the fault, the longest stall, and the proxy's RSS growth (sampled
  * every 100 ms).
@@ -37,9 +37,9 @@
 #define FAULT_MAX_CODES        24
 
 /* The suite's table (created by fault_load_prepare on the primary). */
-#define FAULT_DB    "gtidproxy_test"
-#define FAULT_TABLE "fault_rows"
-#define FAULT_SEED  "fault_seed"
+#define FAULT_DB        "gtidproxy_test"
+#define FAULT_TABLE     "fault_rows"
+#define FAULT_SEED      "fault_seed"
 #define FAULT_SEED_ROWS 100
 
 struct fault_load_opts {
@@ -73,7 +73,8 @@ struct fault_report {
     char max_cycle_who[96];     /* which session ran it, when */
     long stall_ms;              /* longest time without any completed cycle after it */
     long rss_base_kb, rss_max_kb, rss_growth_kb;
-    bool verified; /* the end check ran against the primary */
+    long sched_lag_ms; /* fault_rss.h max_lag_ms: the machine's longest stall */
+    bool verified;     /* the end check ran against the primary */
     char verify_error[256];
     char first_stale[256], first_undocumented[256], first_replay[256], first_lost[256];
 };

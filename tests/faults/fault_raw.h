@@ -38,9 +38,9 @@ const char *raw_state_name(enum raw_state s);
 struct raw_conn {
     int fd;
     enum raw_state state;
-    double t_start;   /* connect() called */
-    double t_first;   /* greeting or refusal read */
-    double t_changed; /* last state change */
+    double t_start;    /* connect() called */
+    double t_first;    /* greeting or refusal read */
+    double t_changed;  /* last state change */
     unsigned err_code; /* RAW_REFUSED: the ERR's code */
     char why[160];     /* RAW_REFUSED / RAW_FAILED / RAW_CLOSED: what happened */
     uint64_t caps;     /* negotiated at login */

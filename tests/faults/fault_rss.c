@@ -35,8 +35,8 @@ void fault_rss_bound_sanitizer(void)
     if (cur && strstr(cur, "quarantine_size_mb"))
         return;
     char opts[1024];
-    snprintf(opts, sizeof opts, "%s%squarantine_size_mb=%d", cur ? cur : "",
-             cur && *cur ? ":" : "", FAULT_ASAN_QUARANTINE_MB);
+    snprintf(opts, sizeof opts, "%s%squarantine_size_mb=%d", cur ? cur : "", cur && *cur ? ":" : "",
+             FAULT_ASAN_QUARANTINE_MB);
     setenv("ASAN_OPTIONS", opts, 1);
 }
 
@@ -56,9 +56,14 @@ static void *run(void *arg)
 {
     struct fault_rss *s = arg;
     while (!atomic_load(&s->stop)) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = FAULT_RSS_PERIOD_MS * 1000000L};
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = FAULT_RSS_PERIOD_MS * 1000000L}, t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
         }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        long slept = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+        if (slept - FAULT_RSS_PERIOD_MS > atomic_load(&s->max_lag_ms))
+            atomic_store(&s->max_lag_ms, slept - FAULT_RSS_PERIOD_MS);
         sample(s);
     }
     return NULL;

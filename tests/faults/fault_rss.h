@@ -20,10 +20,14 @@ struct fault_rss {
     pthread_t thread;
     bool running;
     atomic_bool stop;
-    atomic_long base_kb;  /* set by fault_rss_rebase(); the first sample before that */
-    atomic_long max_kb;   /* largest sample since the last rebase */
-    atomic_long last_kb;  /* -1 until the first sample, or when /proc has none */
+    atomic_long base_kb; /* set by fault_rss_rebase(); the first sample before that */
+    atomic_long max_kb;  /* largest sample since the last rebase */
+    atomic_long last_kb; /* -1 until the first sample, or when /proc has none */
     atomic_long samples;
+    /* The longest the sampler overslept its period, in ms: how long this
+     * machine left a ready thread without a CPU. A case whose timings look
+     * wrong while this is seconds measured the machine, not the proxy. */
+    atomic_long max_lag_ms;
 };
 
 /*
