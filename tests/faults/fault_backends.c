@@ -150,6 +150,21 @@ static void run_ms(unsigned ms)
     proxy_sleep_ms(ms);
 }
 
+/* How often the proxy's log says `needle` (e.g. how many reads it moved to
+ * another backend): printed with a case's result, for the reader. */
+static void print_log_count(const char *name, const char *needle)
+{
+    size_t len = 0;
+    char *log = proxy_log_read(&proxy, 0, &len);
+    unsigned n = 0;
+    for (const char *p = log;
+         p && (p = memmem(p, len - (size_t)(p - log), needle, strlen(needle))) != NULL;
+         p += strlen(needle))
+        n++;
+    free(log);
+    printf("fault %s: proxy log: %u x \"%s\"\n", name, n, needle);
+}
+
 /* ---- replica killed -9 ---- */
 
 static void test_replica_kill(void **state)
@@ -164,6 +179,7 @@ static void test_replica_kill(void **state)
     assert_int_equal(fault_cluster_sh("start replica1"), 0);
     run_ms(2000); /* replica1 back, catching up: the gate must not read stale from it */
     struct fault_report r;
+    print_log_count("replica_kill", "read routed again");
     finish("replica_kill", REPLICA_RECOVERY_CAP_MS, &r);
 }
 

@@ -53,7 +53,8 @@
  * on 2 cores at load ~10; p50 4.4 s, max 8.2 s when the load average was
  * over 20 and issuing the 5,000 connect() calls alone took 7.9 s. The
  * bounds catch a proxy that makes the excess wait for something (a backend,
- * a timeout): median 2 s, slowest 10 s (a client's usual connect timeout).
+ * a timeout): median 2 s, slowest 10 s (a client's usual connect timeout),
+ * each plus the longest stall of the whole machine seen meanwhile.
  */
 #define REFUSE_P50_CAP_MS 2000.0
 #define REFUSE_MAX_CAP_MS 10000.0
@@ -360,9 +361,13 @@ static void test_conn_burst(void **state)
     assert_int_equal(admitted, BURST_MAX_CONNS - BURST_LOAD_THREADS);
     assert_int_equal(answered, admitted);
     assert_int_equal(refused, BURST_ATTEMPTS - admitted);
-    if (p50 > REFUSE_P50_CAP_MS || lmax > REFUSE_MAX_CAP_MS)
-        fail_msg("refusals too slow: p50 %.0f ms (bound %.0f), max %.0f ms (bound %.0f)", p50,
-                 REFUSE_P50_CAP_MS, lmax, REFUSE_MAX_CAP_MS);
+    /* A stall of the whole machine (the sampler's oversleep) delays every
+     * reply by as much, whatever the proxy does: the bounds allow it. */
+    double lag = (double)r.sched_lag_ms;
+    if (p50 > REFUSE_P50_CAP_MS + lag || lmax > REFUSE_MAX_CAP_MS + lag)
+        fail_msg("refusals too slow: p50 %.0f ms (bound %.0f), max %.0f ms (bound %.0f), the "
+                 "machine stalled up to %.0f ms",
+                 p50, REFUSE_P50_CAP_MS + lag, lmax, REFUSE_MAX_CAP_MS + lag, lag);
     if (!extra_refused)
         fail_msg("with every slot taken a further login got %u %s, not 1040", err, msg);
     if (!after_ok)
