@@ -432,8 +432,10 @@ static void test_slow_handshake(void **state)
                     snprintf(first_bad, sizeof first_bad, "slow client %d: write failed", i);
                 }
             } else if (c->state != before && c->state != RAW_GREETING) {
-                /* closed, refused or failed: the cut (or something else) */
-                if (c->state != RAW_CLOSED || before != RAW_GREETED) {
+                /* closed (or an ERR, then closed): the cut; failed: not */
+                bool was_cut =
+                    before == RAW_GREETED && (c->state == RAW_CLOSED || c->state == RAW_REFUSED);
+                if (!was_cut) {
                     bad++;
                     if (!first_bad[0])
                         snprintf(first_bad, sizeof first_bad, "slow client %d: %s after %s: %s", i,
@@ -467,8 +469,11 @@ static void test_slow_handshake(void **state)
     }
     double cut_min = 1e18, cut_max = 0;
     int cut = 0;
+    unsigned farewell = 0; /* the ERR code sent before the cut, if any */
     for (int i = 0; i < n_conns; i++) {
-        if (conns[i].state != RAW_CLOSED)
+        if (conns[i].state == RAW_REFUSED)
+            farewell = conns[i].err_code;
+        if (conns[i].state != RAW_CLOSED && conns[i].state != RAW_REFUSED)
             continue;
         double d = conns[i].t_changed - conns[i].t_start;
         cut++;
@@ -481,10 +486,13 @@ static void test_slow_handshake(void **state)
     struct fault_report r;
     fault_load_stop(load, &r);
     load = NULL;
-    printf("fault slow_handshake: %d slow clients greeted %d, cut %d after %.0f..%.0f ms (login "
-           "timeout %.0f ms, fixed in proxy/session.c), still open %d, other %d%s%s; a normal "
-           "login meanwhile took %.0f ms; load errors %lu, rss +%ld KB\n",
-           SLOW_CLIENTS, greeted, cut, cut ? cut_min : 0, cut_max, LOGIN_TIMEOUT_MS, open, bad,
+    char how[48] = "closed without an ERR";
+    if (farewell)
+        snprintf(how, sizeof how, "ERR %u, then closed", farewell);
+    printf("fault slow_handshake: %d slow clients greeted %d, cut %d after %.0f..%.0f ms (%s; "
+           "login timeout %.0f ms, fixed in proxy/session.c), still open %d, other %d%s%s; a "
+           "normal login meanwhile took %.0f ms; load errors %lu, rss +%ld KB\n",
+           SLOW_CLIENTS, greeted, cut, cut ? cut_min : 0, cut_max, how, LOGIN_TIMEOUT_MS, open, bad,
            first_bad[0] ? ": " : "", first_bad, login_probe_ms, r.errors, r.rss_growth_kb);
     fault_report_print("slow_handshake", &r);
     fflush(stdout);

@@ -286,6 +286,11 @@ enum raw_state raw_step(struct raw_conn *c, const struct raw_login *login, doubl
             break;
         }
         off += PROTO_FRAME_HDR_LEN + h.len;
+        if (c->state == RAW_GREETED && h.len > 0 && payload[0] == PROTO_ERR_HEADER) {
+            /* a server-style ERR before closing a client that never logged in */
+            refused(c, payload, h.len, now);
+            continue;
+        }
         if (c->state == RAW_REFUSED || c->state == RAW_GREETED || c->state == RAW_IDLE) {
             failed(c, now, "a packet where none was expected");
             break;

@@ -68,6 +68,7 @@ struct raw_login {
  * Reads what the socket has and advances:
  *   RAW_GREETING -> RAW_AUTH (login sent) or RAW_GREETED (send_login false),
  *                   or RAW_REFUSED (an ERR: err_code, why);
+ *   RAW_GREETED  -> RAW_REFUSED on ERR (a timeout's farewell);
  *   RAW_AUTH     -> RAW_IDLE on OK, RAW_REFUSED on ERR;
  *   RAW_QUERY    -> RAW_IDLE when the reply ended (OK, or a result set's
  *                   final EOF), RAW_REFUSED on ERR;
