@@ -1,0 +1,542 @@
+/*
+ * fault_backends.c - backend faults under a client load (issue 9, "Done
+ * when"): a replica killed -9, a replica SIGSTOPped for 5 s, a replica's
+ * SQL thread stopped by a conflicting row, the primary killed -9 and
+ * restarted, a replica promoted. Each case runs fault_load (8 sessions at
+ * level `session` writing and reading back their rows) across the fault
+ * and checks: no stale read, no replayed or lost write, only documented
+ * errors, the proxy's RSS growth, and the recovery time, printed as
+ *   fault <case>: recovered in <ms> ms, errors <n> (codes ...), stale 0, replays 0, rss +<KB> KB
+ *
+ * One case per run: `fault_backends <case>` (CTest runs each as
+ * faults.<case>, tests/faults/CMakeLists.txt). Every case starts its own
+ * proxy on a repaired cluster and its teardown repairs the cluster again
+ * (fault_cluster_restore) even when the case failed, so one case never
+ * breaks the next. Skipped in direct mode (GTIDPROXY_IT_DIRECT=1): there is
+ * no proxy to fault.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fault_cluster.h"
+#include "fault_load.h"
+#include "fault_rss.h"
+#include "proxy_env.h"
+
+/* The load: 8 writing sessions (more than the proxy's 2 workers and the 2
+ * replicas, so every backend serves several at once) and 4 reading ones
+ * (their reads wait for no GTID, so they go to any replica the monitor
+ * finds healthy, the one about to fail included), a 2 ms pause between
+ * cycles so 2 shared cores still run the servers and the ASan proxy. */
+#define LOAD_THREADS  8
+#define LOAD_READERS  4
+#define LOAD_PAUSE_MS 2
+/* Before the fault: every session completed this many cycles (connections
+ * open, buffers grown: the RSS baseline is taken after it). */
+#define WARMUP_CYCLES 5
+/* After the fault ended: every session completed this many more cycles. */
+#define AFTER_CYCLES      20
+#define AFTER_TIMEOUT_MS  30000
+#define WARMUP_TIMEOUT_MS 15000
+
+/*
+ * Bounds (README-faults.md explains them):
+ * - RSS: the proxy's resident set may grow by at most 64 MB during a case.
+ *   8 sessions hold at most 3 backend connections each, whose buffers stay
+ *   far below limits.buffer_high_water (1 MB) for these one-row statements:
+ *   under 30 MB even if every buffer reached its high water. The rest is
+ *   allocator and ASan slack (its quarantine keeps freed blocks resident).
+ *   A leak per statement or per reconnect (~10^4 cycles per case) exceeds
+ *   it.
+ * - Recovery: a replica fault must not interrupt service: the first cycle
+ *   after the fault (or after the last error) completes within 5 s; after
+ *   SIGCONT and after the primary is back, within 10 s (writes reconnect
+ *   lazily on the next statement). Measured: 0-40 ms in every case on a
+ *   quiet machine. The bounds are that loose because the shared test
+ *   machine has stalled every process for up to 8 s (the details line
+ *   prints the stall the RSS sampler saw); they still fail a proxy that
+ *   does not recover by itself.
+ */
+#define RSS_CAP_KB               (64L * 1024)
+#define REPLICA_RECOVERY_CAP_MS  5000L
+#define RESTORED_RECOVERY_CAP_MS 10000L
+/* How long the replica stays SIGSTOPped. */
+#define STOP_MS 5000u
+/* The issue's bound for reads when a replica hangs: the read's budget
+ * (consistency.wait_timeout_ms, 200 ms) plus timeouts.backend_query_ms
+ * (1000 ms in that case's config) plus scheduling slack. */
+#define HANG_BUDGET_MS 2500L
+
+static struct cluster_env env;
+static struct proxy_proc proxy;
+static struct fault_load *load;
+
+static void skip_direct(void)
+{
+    if (proxy_is_direct())
+        skip();
+}
+
+static void start_proxy(const char *overrides)
+{
+    proxy_start(&proxy, &env, overrides);
+    assert_true(proxy_wait_replica_reads(&proxy, 10000));
+}
+
+static int case_setup(void **state)
+{
+    (void)state;
+    if (proxy_is_direct())
+        return 0;
+    if (fault_cluster_restore(&env) != 0)
+        fail_msg("the cluster could not be repaired before the case (see above)");
+    fault_load_prepare(&env);
+    return 0;
+}
+
+/* Repairs first: a stopped replica must run again so that the load's
+ * statements hanging on it finish and its threads can be joined. */
+static int case_teardown(void **state)
+{
+    (void)state;
+    int rc = proxy_is_direct() ? 0 : fault_cluster_restore(&env);
+    fault_load_stop(load, NULL);
+    load = NULL;
+    proxy_stop(&proxy);
+    if (rc != 0)
+        fail_msg("the cluster could not be repaired after the case (see above)");
+    return 0;
+}
+
+static void start_load(void)
+{
+    struct fault_load_opts o = {.proxy = &proxy,
+                                .threads = LOAD_THREADS,
+                                .readers = LOAD_READERS,
+                                .pause_ms = LOAD_PAUSE_MS};
+    load = fault_load_start(&o);
+    if (!fault_load_wait_ok(load, WARMUP_CYCLES, WARMUP_TIMEOUT_MS))
+        fail_msg("the load did not get going before the fault");
+}
+
+static void finish(const char *name, long recovery_cap_ms, struct fault_report *r)
+{
+    if (!fault_load_wait_ok(load, AFTER_CYCLES, AFTER_TIMEOUT_MS)) {
+        fault_load_stop(load, r);
+        load = NULL;
+        fault_report_print(name, r);
+        fail_msg("service did not recover: not every session completed %d cycles within %d ms "
+                 "after the fault ended",
+                 AFTER_CYCLES, AFTER_TIMEOUT_MS);
+    }
+    fault_load_stop(load, r);
+    load = NULL;
+    fault_report_print(name, r);
+    fault_report_check(r, recovery_cap_ms, RSS_CAP_KB);
+}
+
+static void run_ms(unsigned ms)
+{
+    proxy_sleep_ms(ms);
+}
+
+/* How often the proxy's log says `needle` (e.g. how many reads it moved to
+ * another backend): printed with a case's result, for the reader. */
+static void print_log_count(const char *name, const char *needle)
+{
+    size_t len = 0;
+    char *log = proxy_log_read(&proxy, 0, &len);
+    unsigned n = 0;
+    for (const char *p = log;
+         p && (p = memmem(p, len - (size_t)(p - log), needle, strlen(needle))) != NULL;
+         p += strlen(needle))
+        n++;
+    free(log);
+    printf("fault %s: proxy log: %u x \"%s\"\n", name, n, needle);
+}
+
+/* ---- replica killed -9 ---- */
+
+static void test_replica_kill(void **state)
+{
+    (void)state;
+    skip_direct();
+    start_proxy(NULL);
+    start_load();
+    fault_load_mark_fault(load);
+    assert_int_equal(fault_cluster_sh("kill replica1"), 0);
+    run_ms(3000); /* reads on replica2 and the primary only */
+    assert_int_equal(fault_cluster_sh("start replica1"), 0);
+    run_ms(2000); /* replica1 back, catching up: the gate must not read stale from it */
+    struct fault_report r;
+    print_log_count("replica_kill", "read routed again");
+    finish("replica_kill", REPLICA_RECOVERY_CAP_MS, &r);
+}
+
+/* ---- replica SIGSTOPped for 5 s ---- */
+
+static void stop_replica_for(unsigned ms)
+{
+    pid_t pid = fault_node_pid(1);
+    assert_true(pid > 0);
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    run_ms(ms);
+    assert_int_equal(kill(pid, SIGCONT), 0);
+}
+
+static void test_replica_stop(void **state)
+{
+    (void)state;
+    skip_direct();
+    start_proxy(NULL);
+    start_load();
+    fault_load_mark_fault(load);
+    stop_replica_for(STOP_MS);
+    fault_load_mark_restored(load);
+    run_ms(1000);
+    struct fault_report r;
+    finish("replica_stop", RESTORED_RECOVERY_CAP_MS, &r);
+}
+
+/* Issue 9 item 2: a hung replica costs a read at most its budget plus
+ * timeouts.backend_query_ms, then the read moves on; no session waits for
+ * the whole hang. */
+static void test_replica_stop_budget(void **state)
+{
+    (void)state;
+    skip_direct();
+    start_proxy("{\"timeouts\": {\"backend_query_ms\": 1000}}");
+    start_load();
+    fault_load_mark_fault(load);
+    stop_replica_for(STOP_MS);
+    fault_load_mark_restored(load);
+    run_ms(1000);
+    struct fault_report r;
+    finish("replica_stop_budget", RESTORED_RECOVERY_CAP_MS, &r);
+    if (r.max_cycle_ms > HANG_BUDGET_MS)
+        fail_msg("a cycle took %ld ms while replica1 hung (bound %ld ms: budget + "
+                 "backend_query_ms + slack)",
+                 r.max_cycle_ms, HANG_BUDGET_MS);
+    if (r.stall_ms > HANG_BUDGET_MS)
+        fail_msg("no session completed a cycle for %ld ms while replica1 hung (bound %ld ms)",
+                 r.stall_ms, HANG_BUDGET_MS);
+}
+
+/* ---- replica SQL thread error ---- */
+
+/* Slave_SQL_Running of replica i, through an admin connection. */
+static bool sql_thread_running(int i, char *last_error, size_t len)
+{
+    char err[512];
+    MYSQL *m = fault_node_admin(&env, i, err, sizeof err);
+    if (!m)
+        fail_msg("%s", err);
+    assert_int_equal(mysql_query(m, "SHOW SLAVE STATUS"), 0);
+    MYSQL_RES *res = mysql_store_result(m);
+    assert_non_null(res);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    assert_non_null(row);
+    bool running = true;
+    MYSQL_FIELD *f = mysql_fetch_fields(res);
+    for (unsigned c = 0; c < mysql_num_fields(res); c++) {
+        if (strcmp(f[c].name, "Slave_SQL_Running") == 0)
+            running = row[c] && strcmp(row[c], "Yes") == 0;
+        if (strcmp(f[c].name, "Last_SQL_Error") == 0)
+            snprintf(last_error, len, "%s", row[c] ? row[c] : "");
+    }
+    mysql_free_result(res);
+    mysql_close(m);
+    return running;
+}
+
+static void test_replica_sql_error(void **state)
+{
+    (void)state;
+    skip_direct();
+    char err[512];
+    MYSQL *p = cluster_connect(&env, 0);
+    cluster_exec(p, "DROP TABLE IF EXISTS " FAULT_CONFLICT_TABLE);
+    cluster_exec(p, "CREATE TABLE " FAULT_CONFLICT_TABLE " (id INT PRIMARY KEY)");
+    start_proxy(NULL);
+    proxy_sync_replicas(&proxy);
+    start_load();
+    fault_load_mark_fault(load);
+    /* The row exists on replica1 only (not binlogged there), then the
+     * primary writes the same key: replica1's SQL thread stops on 1062. */
+    MYSQL *r1 = fault_node_admin(&env, 1, err, sizeof err);
+    if (!r1)
+        fail_msg("%s", err);
+    if (fault_sql(r1,
+                  "SET SESSION sql_log_bin = 0; INSERT INTO " FAULT_CONFLICT_TABLE
+                  " VALUES (1); SET SESSION sql_log_bin = 1",
+                  err, sizeof err) != 0)
+        fail_msg("%s", err);
+    mysql_close(r1);
+    cluster_exec(p, "INSERT INTO " FAULT_CONFLICT_TABLE " VALUES (1)");
+    mysql_close(p);
+    char last[512] = "";
+    bool stopped = false;
+    for (int i = 0; i < 250 && !stopped; i++) {
+        stopped = !sql_thread_running(1, last, sizeof last);
+        if (!stopped)
+            run_ms(20);
+    }
+    if (!stopped)
+        fail_msg("replica1's SQL thread did not stop on the conflicting row");
+    printf("fault replica_sql_error: replica1 stopped: %s\n", last);
+    run_ms(3000); /* the load runs while replica1 is broken and falls behind */
+    /* Repair as an operator would: remove the local row, restart. */
+    r1 = fault_node_admin(&env, 1, err, sizeof err);
+    if (!r1)
+        fail_msg("%s", err);
+    if (fault_sql(r1,
+                  "SET SESSION sql_log_bin = 0; DELETE FROM " FAULT_CONFLICT_TABLE
+                  "; SET SESSION sql_log_bin = 1; START SLAVE",
+                  err, sizeof err) != 0)
+        fail_msg("%s", err);
+    mysql_close(r1);
+    run_ms(2000); /* replica1 catches up under load */
+    struct fault_report r;
+    finish("replica_sql_error", REPLICA_RECOVERY_CAP_MS, &r);
+}
+
+/* ---- primary killed -9 and restarted ---- */
+
+static void *start_primary(void *arg)
+{
+    int *rc = arg;
+    *rc = fault_cluster_sh("start primary");
+    return NULL;
+}
+
+/* True once the primary accepts a login (polled every 20 ms). */
+static bool primary_up(void)
+{
+    MYSQL *m = mysql_init(NULL);
+    unsigned ct = 1;
+    mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+    bool up = mysql_real_connect(m, env.host, env.app_user, env.app_password, NULL,
+                                 env.primary_port, NULL, 0) != NULL;
+    mysql_close(m);
+    return up;
+}
+
+static void test_primary_restart(void **state)
+{
+    (void)state;
+    skip_direct();
+    start_proxy(NULL);
+    start_load();
+    fault_load_mark_fault(load);
+    assert_int_equal(fault_cluster_sh("kill primary"), 0);
+    run_ms(1500); /* writes fail while it is down */
+    pthread_t t;
+    int start_rc = -1;
+    assert_int_equal(pthread_create(&t, NULL, start_primary, &start_rc), 0);
+    bool up = false;
+    for (int i = 0; i < 3000 && !(up = primary_up()); i++)
+        run_ms(20);
+    if (up)
+        fault_load_mark_restored(load);
+    pthread_join(t, NULL);
+    assert_int_equal(start_rc, 0);
+    assert_true(up);
+    run_ms(1000);
+    struct fault_report r;
+    finish("primary_restart", RESTORED_RECOVERY_CAP_MS, &r);
+    /* The fault was real: writes failed while the primary was down. */
+    if (r.writes_not_run + r.writes_unknown == 0)
+        fail_msg("no write failed while the primary was down for 1.5 s");
+}
+
+/* ---- replica promoted ---- */
+
+/* cluster.sh's replication account (REPL_USER / REPL_PASSWORD there). */
+#define REPL_USER     "repl"
+#define REPL_PASSWORD "repl_pw"
+
+static void must_sql(int node, const char *sql)
+{
+    char err[512];
+    MYSQL *m = fault_node_admin(&env, node, err, sizeof err);
+    if (!m)
+        fail_msg("%s", err);
+    if (fault_sql(m, sql, err, sizeof err) != 0)
+        fail_msg("node %d: %s", node, err);
+    mysql_close(m);
+}
+
+static char *node_value(int node, const char *sql)
+{
+    char err[512];
+    MYSQL *m = fault_node_admin(&env, node, err, sizeof err);
+    if (!m)
+        fail_msg("%s", err);
+    char *v = cluster_query_value(m, sql);
+    mysql_close(m);
+    return v;
+}
+
+/* True when GTID position `have` (d-s-n,...) reaches `want` in every
+ * domain of want. */
+static bool position_reaches(const char *have, const char *want)
+{
+    char w[4096];
+    snprintf(w, sizeof w, "%s", want);
+    for (char *save = NULL, *g = strtok_r(w, ",", &save); g; g = strtok_r(NULL, ",", &save)) {
+        unsigned long dom, sid;
+        unsigned long long seq;
+        if (sscanf(g, " %lu-%lu-%llu", &dom, &sid, &seq) != 3)
+            return false;
+        bool ok = false;
+        for (const char *h = have; h && *h; h = strchr(h, ',') ? strchr(h, ',') + 1 : NULL) {
+            unsigned long hd, hs;
+            unsigned long long hq;
+            if (sscanf(h, " %lu-%lu-%llu", &hd, &hs, &hq) == 3 && hd == dom && hq >= seq)
+                ok = true;
+        }
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* Node `to` has binlogged everything node `from` binlogged (every node
+ * runs with log_slave_updates), polled for up to 30 s. Compares binlog
+ * positions rather than MASTER_GTID_WAIT, which waits on gtid_slave_pos
+ * and so never returns on a node that was never a replica. */
+static bool caught_up(int to, int from)
+{
+    char *want = node_value(from, "SELECT @@gtid_binlog_pos");
+    bool ok = false;
+    for (int i = 0; i < 1500 && !ok; i++) {
+        char *have = node_value(to, "SELECT @@gtid_binlog_pos");
+        ok = position_reaches(have, want);
+        free(have);
+        if (!ok)
+            run_ms(20);
+    }
+    free(want);
+    return ok;
+}
+
+/* Makes node `primary` the writable source and every other node its
+ * replica (GTID positions carried over: a node that was a primary starts
+ * from its own binlog position). */
+static void point_cluster_at(int primary)
+{
+    char sql[1024];
+    for (int i = 0; i <= env.replicas; i++) {
+        if (i == primary)
+            continue;
+        must_sql(i, "SET GLOBAL read_only = 1");
+    }
+    for (int i = 0; i <= env.replicas; i++)
+        if (i != primary && !caught_up(primary, i))
+            fail_msg("node %d did not apply node %d's writes", primary, i);
+    must_sql(primary, "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = 0");
+    unsigned port = primary == 0 ? env.primary_port : env.replica_ports[primary - 1];
+    for (int i = 0; i <= env.replicas; i++) {
+        if (i == primary)
+            continue;
+        snprintf(sql, sizeof sql,
+                 "STOP SLAVE; SET GLOBAL gtid_slave_pos = @@gtid_binlog_pos; "
+                 "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%u, "
+                 "MASTER_USER='" REPL_USER "', MASTER_PASSWORD='" REPL_PASSWORD "', "
+                 "MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1; START SLAVE",
+                 port);
+        must_sql(i, sql);
+    }
+}
+
+static int promotion_teardown(void **state)
+{
+    (void)state;
+    fault_load_stop(load, NULL);
+    load = NULL;
+    /* Node 0 is the primary again, whatever the case got to. */
+    if (!proxy_is_direct() && fault_node_alive(0))
+        point_cluster_at(0);
+    return case_teardown(state);
+}
+
+static void test_replica_promotion(void **state)
+{
+    (void)state;
+    skip_direct();
+    start_proxy(NULL);
+    start_load();
+    fault_load_mark_fault(load);
+    point_cluster_at(1); /* the operator promotes replica1 */
+    fault_load_mark_restored(load);
+    run_ms(3000);
+    /* The end check reads node 0, which replicates from replica1 now. */
+    struct fault_report r;
+    if (!fault_load_wait_ok(load, AFTER_CYCLES, AFTER_TIMEOUT_MS)) {
+        fault_load_stop(load, &r);
+        load = NULL;
+        fault_report_print("replica_promotion", &r);
+        fail_msg("writes did not move to the promoted replica within %d ms", AFTER_TIMEOUT_MS);
+    }
+    assert_true(caught_up(0, 1));
+    finish("replica_promotion", RESTORED_RECOVERY_CAP_MS, &r);
+}
+
+/* ---- main ---- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    cluster_env_load(&env);
+    fault_rss_bound_sanitizer();
+    return 0;
+}
+
+/* A teardown that failed half-way (cmocka's failure ends it) still must
+ * not leave load threads or a proxy process behind. */
+static int group_teardown(void **state)
+{
+    (void)state;
+    fault_load_stop(load, NULL);
+    load = NULL;
+    proxy_stop(&proxy);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest all[] = {
+        cmocka_unit_test_setup_teardown(test_replica_kill, case_setup, case_teardown),
+        cmocka_unit_test_setup_teardown(test_replica_stop, case_setup, case_teardown),
+        cmocka_unit_test_setup_teardown(test_replica_stop_budget, case_setup, case_teardown),
+        cmocka_unit_test_setup_teardown(test_replica_sql_error, case_setup, case_teardown),
+        cmocka_unit_test_setup_teardown(test_primary_restart, case_setup, case_teardown),
+        cmocka_unit_test_setup_teardown(test_replica_promotion, case_setup, promotion_teardown),
+    };
+    const size_t n = sizeof all / sizeof all[0];
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s CASE (one of:", argv[0]);
+        for (size_t i = 0; i < n; i++)
+            fprintf(stderr, " %s", all[i].name + strlen("test_"));
+        fprintf(stderr, ")\n");
+        return 2;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(all[i].name + strlen("test_"), argv[1]) == 0) {
+            const struct CMUnitTest one[] = {all[i]};
+            return proxy_run_tests(argv[1], one, 1, group_setup, group_teardown);
+        }
+    }
+    fprintf(stderr, "%s: no case '%s'\n", argv[0], argv[1]);
+    return 2;
+}
