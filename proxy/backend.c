@@ -641,8 +641,8 @@ int bconn_forward_client(struct bconn *b, const uint8_t *p, size_t n, uint8_t se
     return send_queued(b);
 }
 
-int bconn_send_query_waited(struct bconn *b, const char *wait, size_t wait_len,
-                            const uint8_t *text, size_t len)
+int bconn_send_query_waited(struct bconn *b, const char *wait, size_t wait_len, const uint8_t *text,
+                            size_t len)
 {
     if (b->state != BCONN_IDLE)
         return -1;

@@ -5,6 +5,8 @@
  *   - the primary killed: a write gets error 9001 naming the backend, the
  *     session stays usable and writes work again once the primary is back
  *     (its connection is reopened lazily), no write is replayed;
+ *   - the primary hung (SIGSTOP) under a write: timeouts.backend_query_ms
+ *     answers 9002 (outcome unknown) in time, nothing is replayed;
  *   - SIGHUP: a user added to the file can log in; a file that does not
  *     validate is refused and the running config stays;
  *   - SIGTERM: a statement in flight still gets its whole result, then the
@@ -15,6 +17,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,9 +27,11 @@
 
 #include <cmocka.h>
 
+#include "consistency_util.h"
 #include "proxy_env.h"
 
 #define GP_ER_BACKEND_CONNECT 9001
+#define GP_ER_BACKEND_LOST    9002
 
 static struct cluster_env env;
 static struct proxy_proc proxy;
@@ -49,7 +54,7 @@ static void test_reads_survive_a_dead_replica(void **state)
         assert_true(id >= 1 && id < 8);
         seen[id]++;
     }
-    assert_int_equal(seen[3], 0);    /* replica2 is server_id 3 */
+    assert_int_equal(seen[3], 0); /* replica2 is server_id 3 */
     assert_true(seen[2] + seen[1] == 20);
     mysql_close(m);
     cluster_run("start replica2");
@@ -81,6 +86,60 @@ static void test_write_while_primary_down(void **state)
     mysql_close(m);
 }
 
+/* Sends SIGCONT to a stopped node after 5 s unless told it is done first:
+ * a proxy that never answers must fail the test, not keep the primary
+ * stopped for the rest of the suite. */
+struct resumer {
+    pid_t pid;
+    atomic_bool done;
+};
+
+static void *resume_later(void *arg)
+{
+    struct resumer *r = arg;
+    for (int i = 0; i < 100 && !atomic_load(&r->done); i++)
+        proxy_sleep_ms(50);
+    kill(r->pid, SIGCONT);
+    return NULL;
+}
+
+/* A primary that hangs (SIGSTOP) under a write: timeouts.backend_query_ms
+ * answers the client with 9002 (outcome unknown) instead of waiting with
+ * it; once the primary runs again the session writes normally. */
+static void test_hung_primary_bounded_by_backend_query_ms(void **state)
+{
+    (void)state;
+    skip_direct();
+    struct proxy_proc p2 = {0};
+    proxy_start(&p2, &env, "{\"timeouts\": {\"backend_query_ms\": 500}}");
+    MYSQL *m = proxy_connect(&p2, "gtidproxy_test", 0);
+    cluster_exec(m, "CREATE TABLE IF NOT EXISTS faults_h (id INT PRIMARY KEY)");
+    cluster_exec(m, "DELETE FROM faults_h");
+    struct resumer r = {.pid = cluster_node_pid(0)};
+    assert_true(r.pid > 0);
+    assert_int_equal(kill(r.pid, SIGSTOP), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, resume_later, &r), 0);
+    double t0 = cu_now_ms();
+    int rc = mysql_query(m, "INSERT INTO faults_h VALUES (1)");
+    double took = cu_now_ms() - t0;
+    unsigned err = mysql_errno(m);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", mysql_error(m));
+    atomic_store(&r.done, true);
+    pthread_join(t, NULL);
+    fprintf(stderr, "hung primary: answered after %.0f ms: %u %s\n", took, err, msg);
+    assert_int_not_equal(rc, 0);
+    assert_int_equal(err, GP_ER_BACKEND_LOST);
+    assert_non_null(strstr(msg, "timeouts.backend_query_ms"));
+    assert_non_null(strstr(msg, "outcome unknown"));
+    /* Not replayed by the proxy: the one row (if the server ran the INSERT
+     * before it stopped) is the client's own, and the next write works. */
+    cluster_exec(m, "INSERT INTO faults_h VALUES (2)");
+    mysql_close(m);
+    proxy_stop(&p2);
+}
+
 static void rewrite_config(const char *from, const char *to)
 {
     FILE *f = fopen(proxy.conf, "r");
@@ -110,7 +169,8 @@ static void test_sighup_reload(void **state)
     assert_int_equal(err, 1045);
 
     size_t mark = proxy_log_mark(&proxy);
-    rewrite_config("\"users\": [", "\"users\": [{\"name\": \"newcomer\", \"password\": \"n_pw\"}, ");
+    rewrite_config("\"users\": [",
+                   "\"users\": [{\"name\": \"newcomer\", \"password\": \"n_pw\"}, ");
     proxy_signal(&proxy, SIGHUP);
     assert_true(proxy_log_wait(&proxy, mark, "reloaded", 3000));
     m = proxy_try_connect(&proxy, "newcomer", "n_pw", NULL, &err, msg, sizeof msg);
@@ -151,8 +211,8 @@ static void test_primary_never_reached(void **state)
     proxy_start(&lonely, &env, overrides);
     unsigned err;
     char msg[256];
-    assert_null(proxy_try_connect(&lonely, env.app_user, env.app_password, NULL, &err, msg,
-                                  sizeof msg));
+    assert_null(
+        proxy_try_connect(&lonely, env.app_user, env.app_password, NULL, &err, msg, sizeof msg));
     assert_int_equal(err, 9009);
     assert_non_null(strstr(msg, "primary"));
     proxy_stop(&lonely);
@@ -164,12 +224,25 @@ static void test_too_many_connections(void **state)
     skip_direct();
     struct proxy_proc small;
     proxy_start(&small, &env, "{\"limits\": {\"max_client_connections\": 2}}");
-    MYSQL *a = proxy_connect(&small, NULL, 0);
-    MYSQL *b = proxy_connect(&small, NULL, 0);
     unsigned err;
     char msg[256];
-    MYSQL *c = proxy_try_connect(&small, env.app_user, env.app_password, NULL, &err, msg,
-                                 sizeof msg);
+    /* proxy_start's readiness probe was a client too: its slot is free
+     * once the proxy saw it close, which a loaded machine may delay. */
+    MYSQL *a = NULL, *b = NULL;
+    for (int i = 0; i < 100 && !(a && b); i++) {
+        if (!a)
+            a = proxy_try_connect(&small, env.app_user, env.app_password, NULL, &err, msg,
+                                  sizeof msg);
+        if (a && !b)
+            b = proxy_try_connect(&small, env.app_user, env.app_password, NULL, &err, msg,
+                                  sizeof msg);
+        if (!(a && b))
+            usleep(20 * 1000);
+    }
+    assert_non_null(a);
+    assert_non_null(b);
+    MYSQL *c =
+        proxy_try_connect(&small, env.app_user, env.app_password, NULL, &err, msg, sizeof msg);
     assert_null(c);
     assert_int_equal(err, 1040);
     assert_string_equal(msg, "Too many connections");
@@ -256,8 +329,8 @@ static void test_sigterm_finishes_in_flight_statements(void **state)
     mysql_close(idle);
     unsigned err;
     char msg[256];
-    assert_null(proxy_try_connect(&proxy, env.app_user, env.app_password, NULL, &err, msg,
-                                  sizeof msg));
+    assert_null(
+        proxy_try_connect(&proxy, env.app_user, env.app_password, NULL, &err, msg, sizeof msg));
     mysql_close(r.m);
     assert_true(proxy_log_wait(&proxy, mark, "] info  stopped", 5000));
     proxy_stop(&proxy); /* exit status 0 */
@@ -285,6 +358,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reads_survive_a_dead_replica),
         cmocka_unit_test(test_write_while_primary_down),
+        cmocka_unit_test(test_hung_primary_bounded_by_backend_query_ms),
         cmocka_unit_test(test_sighup_reload),
         cmocka_unit_test(test_too_many_connections),
         cmocka_unit_test(test_replica_weights),
