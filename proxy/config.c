@@ -431,12 +431,12 @@ static int load_consistency(struct ctx *c, const json_t *root, struct config *cf
 /* Optional sections of plain numbers/enums with defaults. */
 static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
 {
-    static const char *const admin_keys[] = {"address", "port", "token", "max_connections",
-                                              "max_body_bytes", NULL};
+    static const char *const admin_keys[] = {"address",         "port",           "token",
+                                             "max_connections", "max_body_bytes", NULL};
     static const char *const limit_keys[] = {"max_client_connections", "max_packet_size",
                                              "buffer_high_water", NULL};
-    static const char *const timeout_keys[] = {"connect_ms", "client_idle_ms", "backend_query_ms",
-                                               NULL};
+    static const char *const timeout_keys[] = {"connect_ms", "login_ms", "client_idle_ms",
+                                               "backend_query_ms", NULL};
     static const char *const log_keys[] = {"level", NULL};
     static const char *const cache_keys[] = {"max_bytes", "max_entry_bytes", "ttl_ms",
                                              "max_stale_ms", NULL};
@@ -485,6 +485,8 @@ static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
         check_object(c, timeouts, "timeouts", timeout_keys) != 0 ||
         get_u32(c, timeouts, "timeouts", "connect_ms", false, 1, 600000, 2000,
                 &cfg->connect_timeout_ms) != 0 ||
+        get_u32(c, timeouts, "timeouts", "login_ms", false, 100, 600000, 10000,
+                &cfg->login_timeout_ms) != 0 ||
         get_u32(c, timeouts, "timeouts", "client_idle_ms", false, 0, 604800000, 28800000,
                 &cfg->client_idle_timeout_ms) != 0 ||
         get_u32(c, timeouts, "timeouts", "backend_query_ms", false, 0, 86400000, 0,
@@ -521,8 +523,8 @@ static int load_query_rules(struct ctx *c, const json_t *root, struct config *cf
 {
     char msg[512];
     cfg->query_rules = xcalloc(1, sizeof *cfg->query_rules);
-    if (query_rules_load(json_object_get(root, "query_rules"), cfg->query_rules, msg,
-                         sizeof msg) == 0)
+    if (query_rules_load(json_object_get(root, "query_rules"), cfg->query_rules, msg, sizeof msg) ==
+        0)
         return 0;
     snprintf(c->err, c->errlen, "%s: %s", c->file, msg);
     return -1;
@@ -531,8 +533,8 @@ static int load_query_rules(struct ctx *c, const json_t *root, struct config *cf
 static struct config *load_root(json_t *root, const char *name, char *err, size_t errlen)
 {
     static const char *const keys[] = {
-        "listeners", "admin",       "backends", "users",  "backend_credentials",
-        "monitor",   "consistency", "workers",  "limits", "timeouts",
+        "listeners", "admin",       "backends",    "users",  "backend_credentials",
+        "monitor",   "consistency", "workers",     "limits", "timeouts",
         "logging",   "cache",       "query_rules", NULL};
     struct ctx c = {name, err, errlen};
     struct config *cfg = xcalloc(1, sizeof *cfg);

@@ -126,6 +126,7 @@ struct config {
     uint32_t max_packet_size;
     uint32_t buffer_high_water;
     unsigned connect_timeout_ms;
+    unsigned login_timeout_ms;         /* a client's login must finish within this */
     unsigned client_idle_timeout_ms;   /* 0: never */
     unsigned backend_query_timeout_ms; /* 0: never */
     enum log_level log_level;

@@ -169,6 +169,7 @@ static json_t *timeouts_json(const struct config *cfg)
 {
     json_t *o = json_object();
     int bad = !o || set(o, "connect_ms", uint_(cfg->connect_timeout_ms)) ||
+              set(o, "login_ms", uint_(cfg->login_timeout_ms)) ||
               set(o, "client_idle_ms", uint_(cfg->client_idle_timeout_ms)) ||
               set(o, "backend_query_ms", uint_(cfg->backend_query_timeout_ms));
     return done(o, bad);

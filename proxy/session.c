@@ -30,7 +30,6 @@
 
 /* Login must finish in this time: a client that connects and stalls
  * (slowloris) holds a slot only this long. */
-#define SESS_LOGIN_TIMEOUT_MS 10000
 /* A backend that refused a connection gets no reads for this long. */
 #define BACKEND_RETRY_AFTER_MS 2000
 /* Each read asks for this much room. */
@@ -445,7 +444,6 @@ void session__mark_tried(struct session *s, size_t idx)
     s->tried |= UINT64_C(1) << idx;
 }
 
-
 /* Sends the command to its backend once that connection is ready and has
  * the session's schema and variables. */
 void session__proceed(struct session *s, struct bconn *b)
@@ -518,9 +516,8 @@ void session__count_route(struct session *s, const struct bconn *b)
         return;
     }
     struct backend_info *bi = &px_of(s)->backends[b->idx];
-    worker_stat_add(&w->st.queries[bi->role == BACKEND_ROLE_PRIMARY ? WROUTE_PRIMARY
-                                                                    : WROUTE_REPLICA],
-                    1);
+    worker_stat_add(
+        &w->st.queries[bi->role == BACKEND_ROLE_PRIMARY ? WROUTE_PRIMARY : WROUTE_REPLICA], 1);
     if (s->cmd_read)
         atomic_fetch_add_explicit(&bi->reads, 1, memory_order_relaxed);
 }
@@ -763,8 +760,8 @@ uint16_t session__status(const struct session *s)
 
 void session__reply_ok(struct session *s)
 {
-    if (gp_ok_append(wq_buf(&s->out), s->caps, (uint8_t)(s->cmd_last_seq + 1), session__status(s)) !=
-        0) {
+    if (gp_ok_append(wq_buf(&s->out), s->caps, (uint8_t)(s->cmd_last_seq + 1),
+                     session__status(s)) != 0) {
         session_close(s, false, "out of memory");
         return;
     }
@@ -788,7 +785,7 @@ static void change_user(struct session *s, const uint8_t *payload, size_t len)
     switch (r) {
     case CAUTH_SEND:
         s->state = SESS_LOGIN;
-        uv_timer_start(&s->timer, session__on_timer, SESS_LOGIN_TIMEOUT_MS, 0);
+        uv_timer_start(&s->timer, session__on_timer, cfg_of(s)->login_timeout_ms, 0);
         session_flush(s);
         return;
     case CAUTH_OK:
@@ -1065,7 +1062,8 @@ void session__on_timer(uv_timer_t *t)
     if (s->g.active && s->g.phase != GPH_NONE)
         session__gate_timer(s);
     else if (s->state == SESS_LOGIN || s->state == SESS_LOGIN_DB)
-        session_close(s, false, "login not finished within %d ms", SESS_LOGIN_TIMEOUT_MS);
+        session_close(s, false, "login not finished within %u ms (timeouts.login_ms)",
+                      cfg_of(s)->login_timeout_ms);
     else if (s->state == SESS_IDLE)
         session_close(s, false, "idle for %u ms (timeouts.client_idle_ms)",
                       cfg_of(s)->client_idle_timeout_ms);
@@ -1193,7 +1191,7 @@ void session_accept(struct worker *w, uv_stream_t *server, size_t li)
         refuse(s, GP_ER_TOO_MANY_CONNECTIONS, "Too many connections");
         return;
     }
-    uv_timer_start(&s->timer, session__on_timer, SESS_LOGIN_TIMEOUT_MS, 0);
+    uv_timer_start(&s->timer, session__on_timer, cfg_of(s)->login_timeout_ms, 0);
     int rc = uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read);
     if (rc < 0) {
         session_close(s, false, "read from client: %s", uv_strerror(rc));
