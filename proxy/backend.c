@@ -483,8 +483,10 @@ static void watch_silence(struct bconn *b)
     unsigned ms = b->s->snap->cfg->backend_query_timeout_ms;
     if (ms == 0)
         return;
+    /* A catch-up wait (alone or in front of the query) may be silent for
+     * its whole budget: the gate's own timer bounds it (session_gate.c). */
     if ((b->state == BCONN_BUSY || b->state == BCONN_SYNC) && !b->read_paused &&
-        !proto_tracker_awaits_client(&b->ts.trk))
+        !proto_tracker_awaits_client(&b->ts.trk) && !b->wait_prefix && !b->internal_wait)
         uv_timer_start(&b->timer, on_silence, ms, 0);
     else
         uv_timer_stop(&b->timer);
@@ -674,5 +676,6 @@ int bconn_send_wait(struct bconn *b, const char *sql, size_t len)
     if (b->state != BCONN_IDLE || bconn_send_internal(b, PROTO_COM_QUERY, sql, len) != 0)
         return -1;
     b->internal_wait = true;
+    watch_silence(b);
     return 0;
 }

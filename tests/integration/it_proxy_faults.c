@@ -140,6 +140,46 @@ static void test_hung_primary_bounded_by_backend_query_ms(void **state)
     proxy_stop(&p2);
 }
 
+/* A catch-up wait longer than timeouts.backend_query_ms is not cut by it:
+ * the wait's silence is the gate's to bound (its budget). Replicas that
+ * apply 1 s late; a read after a write waits there and is served there. */
+static void test_wait_longer_than_backend_query_ms(void **state)
+{
+    (void)state;
+    skip_direct();
+    struct proxy_proc p2 = {0};
+    proxy_start(&p2, &env,
+                "{\"timeouts\": {\"backend_query_ms\": 300},"
+                " \"consistency\": {\"wait_timeout_ms\": 5000, \"fallback\": [\"error\"]}}");
+    assert_true(proxy_wait_replica_reads(&p2, 10000));
+    MYSQL *m = proxy_connect(&p2, "gtidproxy_test", 0);
+    cluster_exec(m, "CREATE TABLE IF NOT EXISTS faults_d (id INT PRIMARY KEY, v INT)");
+    cluster_exec(m, "REPLACE INTO faults_d VALUES (1, 1)");
+    proxy_sync_replicas(&p2);
+    cluster_run("delay 1 1");
+    cluster_run("delay 2 1");
+    cluster_exec(m, "REPLACE INTO faults_d VALUES (1, 2)");
+    double t0 = cu_now_ms();
+    char v[32];
+    unsigned server;
+    unsigned rc = 0;
+    bool is_null;
+    char msg[256];
+    rc = cu_read_try(m, "SELECT v, @@server_id FROM faults_d WHERE id = 1", v, sizeof v, &is_null,
+                     &server, msg, sizeof msg);
+    double took = cu_now_ms() - t0;
+    cluster_run("delay 1 0");
+    cluster_run("delay 2 0");
+    fprintf(stderr,
+            "read after write on 1 s late replicas: %u %s, '%s' from server %u after %.0f ms\n", rc,
+            msg, v, server, took);
+    assert_int_equal(rc, 0);
+    assert_string_equal(v, "2");
+    assert_int_not_equal(server, 1); /* waited on a replica, not abandoned */
+    mysql_close(m);
+    proxy_stop(&p2);
+}
+
 static void rewrite_config(const char *from, const char *to)
 {
     FILE *f = fopen(proxy.conf, "r");
@@ -359,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_reads_survive_a_dead_replica),
         cmocka_unit_test(test_write_while_primary_down),
         cmocka_unit_test(test_hung_primary_bounded_by_backend_query_ms),
+        cmocka_unit_test(test_wait_longer_than_backend_query_ms),
         cmocka_unit_test(test_sighup_reload),
         cmocka_unit_test(test_too_many_connections),
         cmocka_unit_test(test_replica_weights),
