@@ -168,6 +168,8 @@ int main(int argc, char **argv)
     struct worker *ws = calloc(o.threads, sizeof *ws);
     if (!sh.conns || !ws) {
         fprintf(stderr, "idle_conns: out of memory\n");
+        free(sh.conns);
+        free(ws);
         return 1;
     }
     pthread_mutex_init(&sh.err_lock, NULL);
@@ -191,6 +193,9 @@ int main(int argc, char **argv)
             opened += sh.conns[i] != NULL;
         fprintf(stderr, "idle_conns: %s (%lu of %lu were open)\n", sh.err, opened, o.n);
         close_all(sh.conns, o.n);
+        free(sh.conns);
+        free(ws);
+        mysql_library_end();
         return 1;
     }
     printf("up connections=%lu seconds=%.2f\n", o.n, now_s() - t0);
