@@ -1,0 +1,109 @@
+# bench/lib.sh - what the bench/ harnesses (bench/run, bench/consistency,
+# bench/admin_scrape) share: messages, ports, child processes, the release
+# build, the test cluster, gtidproxy's benchmark config, sysbench's output,
+# medians, and the lines that describe the machine and the build.
+#
+# Sourced from the source root (the scripts cd there first), after setting
+#   BENCH_NAME   the prefix of every message ("run: ...")
+# The cluster and config helpers read the script's globals CLUSTER (path of
+# tests/cluster/cluster.sh), RUN_DIR (logs, configs) and PROXY_BIN.
+# shellcheck shell=bash
+
+. scripts/lib/packages.sh
+
+say() { echo "${BENCH_NAME:-bench}: $*" >&2; }
+die() { say "$*"; exit 1; }
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_port() { # PORT PID LOG: until PORT accepts; fails if PID exits first (10 s)
+  for _ in $(seq 100); do
+    port_free "$1" || return 0
+    kill -0 "$2" 2>/dev/null || { tail -20 "$3" >&2; die "process $2 exited (log above: $3)"; }
+    sleep 0.1
+  done
+  die "nothing listens on $1 after 10 s (log: $3)"
+}
+
+stop_pid() { # PID: SIGTERM, up to 10 s, then SIGKILL
+  local pid=$1
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" <<<"$1"; } # LINE KEY: the value of KEY=... in LINE
+
+# ---- build, cluster, proxy config ------------------------------------------
+
+bench_build() { # DIR TARGET...: configure DIR as a release tree (reused as it is) and build TARGETs
+  local dir=$1
+  shift
+  say "building a release $* in $dir"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+    -DGTIDPROXY_INTEGRATION=OFF >/dev/null
+  cmake --build "$dir" -j"${BENCH_JOBS:-$(nproc)}" --target "$@" >/dev/null
+}
+
+# A fresh RUN_DIR and a cluster of a primary and 2 replicas in
+# $GTIDPROXY_CLUSTER_DIR; exports the cluster's env (ports, users). A cluster
+# left in that directory by an interrupted run is ours to remove. Sets
+# CLUSTER_UP=1 before starting, so the script's cleanup takes it down.
+bench_cluster_up() {
+  [ ! -f "$GTIDPROXY_CLUSTER_DIR/cluster.env" ] || $CLUSTER down
+  rm -rf "$RUN_DIR"
+  mkdir -p "$RUN_DIR"
+  # shellcheck disable=SC2034 # read by the sourcing script
+  CLUSTER_UP=1
+  $CLUSTER up 2
+  eval "$($CLUSTER env)"
+}
+
+# FILE PORT ADMIN_PORT [MEMBERS]: gtidproxy's config for the cluster (one
+# listener, the admin port, the three backends, the app user); MEMBERS is
+# more top-level JSON members, each line ending in a comma (consistency,
+# workers, limits). Checked with --check-config.
+bench_proxy_config() {
+  local file=$1 port=$2 admin=$3 members=${4:-}
+  cat >"$file" <<JSON
+{
+  "listeners": [ { "name": "app", "address": "127.0.0.1", "port": $port } ],
+  "admin": { "address": "127.0.0.1", "port": $admin },
+  "backends": [
+    { "name": "primary", "host": "127.0.0.1", "port": $GTIDPROXY_PRIMARY_PORT, "role": "primary" },
+    { "name": "replica1", "host": "127.0.0.1", "port": $GTIDPROXY_REPLICA1_PORT, "role": "replica" },
+    { "name": "replica2", "host": "127.0.0.1", "port": $GTIDPROXY_REPLICA2_PORT, "role": "replica" }
+  ],
+  "users": [ { "name": "$GTIDPROXY_APP_USER", "password": "$GTIDPROXY_APP_PASSWORD" } ],
+  "backend_credentials": { "user": "$GTIDPROXY_APP_USER", "password": "$GTIDPROXY_APP_PASSWORD" },
+  "monitor": { "user": "$GTIDPROXY_MONITOR_USER", "password": "$GTIDPROXY_MONITOR_PASSWORD" },
+${members:+$members
+}  "logging": { "level": "info" }
+}
+JSON
+  "$PROXY_BIN" --check-config -c "$file" >/dev/null 2>"$RUN_DIR/check.log" ||
+    { cat "$RUN_DIR/check.log" >&2; die "gtidproxy rejects the benchmark's config ($file)"; }
+}
+
+# ---- sysbench's output, statistics --------------------------------------------
+
+# value LOG LABEL: the number after "LABEL:" in sysbench's output ("queries:
+# N (X per sec.)" gives N; per_sec gives X).
+sb_value() { sed -n "s/^ *$2: *\([0-9.][0-9.]*\).*/\1/p" "$1" | head -n 1; }
+sb_per_sec() { sed -n "s/^ *$2: .*(\([0-9.][0-9.]*\) per sec.).*/\1/p" "$1" | head -n 1; }
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+spread() { # VALUES...: (max - min) / median, in percent
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f %%", (v[NR] - v[1]) * 100 / m }'
+}
+
+# ---- the machine and the build ---------------------------------------------------
+
+bench_cpu_model() { awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo; }
+bench_mariadb_version() { mariadbd --version 2>/dev/null | sed 's/^.*Ver /MariaDB /; s/ for .*//'; }
+bench_commit() { # short HEAD, "(with local changes)" when the tree differs from it
+  local c
+  c=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git diff --quiet HEAD 2>/dev/null || c="$c (with local changes)"
+  echo "$c"
+}
