@@ -7,6 +7,7 @@
  * fall back to a default).
  */
 #include "config.h"
+#include "json_check.h"
 #include "query_rules.h"
 
 #include <jansson.h>
@@ -51,79 +52,17 @@ static char *xstrdup(const char *s)
     return p;
 }
 
-/* Longest key path kept in messages ("listeners[12].consistency" and such). */
-#define PATH_MAX_LEN 128
-
-struct ctx {
-    const char *file;
-    char *err;
-    size_t errlen;
-};
-
-__attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, const char *path,
-                                                      const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    snprintf(c->err, c->errlen, "%s: %s%s%s", c->file, path, *path ? ": " : "", msg);
-    return -1;
-}
-
-/* The value as the user wrote it, for "got ..." in messages. */
-static void shown(const json_t *v, char *buf, size_t n)
-{
-    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    snprintf(buf, n, "%s", s ? s : "?");
-    if (strlen(buf) == n - 1 && n > 4)
-        memcpy(buf + n - 4, "...", 4);
-    free(s);
-}
-
-/* out = path.key; a path too long for messages is cut, which harms nothing. */
-static void child(char *out, const char *path, const char *key)
-{
-    if (snprintf(out, PATH_MAX_LEN, "%s%s%s", path, *path ? "." : "", key) >= PATH_MAX_LEN)
-        out[PATH_MAX_LEN - 1] = '\0';
-}
-
-static int check_object(struct ctx *c, const json_t *obj, const char *path,
-                        const char *const allowed[])
-{
-    if (!json_is_object(obj)) {
-        char got[64];
-        shown(obj, got, sizeof got);
-        return fail(c, path, "must be an object, got %s", got);
-    }
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], key) != 0)
-            i++;
-        if (!allowed[i]) {
-            char p[PATH_MAX_LEN];
-            child(p, path, key);
-            return fail(c, p, "unknown key");
-        }
-    }
-    return 0;
-}
-
 /* Integer key in [min, max]; missing: *out = def, or an error when required. */
-static int get_uint(struct ctx *c, const json_t *obj, const char *path, const char *key,
+static int get_uint(struct jcheck *c, const json_t *obj, const char *path, const char *key,
                     bool required, unsigned long long min, unsigned long long max,
                     unsigned long long def, unsigned long long *out)
 {
-    char p[PATH_MAX_LEN];
-    child(p, path, key);
+    char p[JCHECK_PATH_MAX];
+    jcheck_child(p, path, key);
     const json_t *v = json_object_get(obj, key);
     if (!v) {
         if (required)
-            return fail(c, p, "missing (required)");
+            return jcheck_fail(c, p, "missing (required)");
         *out = def;
         return 0;
     }
@@ -131,14 +70,14 @@ static int get_uint(struct ctx *c, const json_t *obj, const char *path, const ch
         (unsigned long long)json_integer_value(v) < min ||
         (unsigned long long)json_integer_value(v) > max) {
         char got[64];
-        shown(v, got, sizeof got);
-        return fail(c, p, "must be %llu-%llu, got %s", min, max, got);
+        jcheck_shown(v, got, sizeof got);
+        return jcheck_fail(c, p, "must be %llu-%llu, got %s", min, max, got);
     }
     *out = (unsigned long long)json_integer_value(v);
     return 0;
 }
 
-static int get_u32(struct ctx *c, const json_t *obj, const char *path, const char *key,
+static int get_u32(struct jcheck *c, const json_t *obj, const char *path, const char *key,
                    bool required, unsigned long long min, unsigned long long max,
                    unsigned long long def, unsigned *out)
 {
@@ -151,78 +90,59 @@ static int get_u32(struct ctx *c, const json_t *obj, const char *path, const cha
 
 /* Non-empty string key; missing: a copy of def (NULL stays NULL), or an error
  * when required. The caller frees *out. */
-static int get_str(struct ctx *c, const json_t *obj, const char *path, const char *key,
+static int get_str(struct jcheck *c, const json_t *obj, const char *path, const char *key,
                    bool required, const char *def, char **out)
 {
-    char p[PATH_MAX_LEN];
-    child(p, path, key);
+    char p[JCHECK_PATH_MAX];
+    jcheck_child(p, path, key);
     const json_t *v = json_object_get(obj, key);
     if (!v) {
         if (required)
-            return fail(c, p, "missing (required)");
+            return jcheck_fail(c, p, "missing (required)");
         *out = def ? xstrdup(def) : NULL;
         return 0;
     }
     if (!json_is_string(v) || json_string_length(v) == 0 ||
         strlen(json_string_value(v)) != json_string_length(v)) {
         char got[64];
-        shown(v, got, sizeof got);
-        return fail(c, p, "must be a non-empty string, got %s", got);
+        jcheck_shown(v, got, sizeof got);
+        return jcheck_fail(c, p, "must be a non-empty string, got %s", got);
     }
     *out = xstrdup(json_string_value(v));
     return 0;
 }
 
-static int pick(struct ctx *c, const json_t *v, const char *path, const char *const names[],
-                int *out)
-{
-    if (json_is_string(v)) {
-        for (int i = 0; names[i]; i++) {
-            if (strcmp(names[i], json_string_value(v)) == 0) {
-                *out = i;
-                return 0;
-            }
-        }
-    }
-    char got[64], choices[128] = "";
-    shown(v, got, sizeof got);
-    for (int i = 0; names[i]; i++)
-        snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s\"%s\"",
-                 i ? ", " : "", names[i]);
-    return fail(c, path, "must be one of %s, got %s", choices, got);
-}
-
 /* Enumerated string key; missing: def. */
-static int get_enum(struct ctx *c, const json_t *obj, const char *path, const char *key,
+static int get_enum(struct jcheck *c, const json_t *obj, const char *path, const char *key,
                     const char *const names[], int def, int *out)
 {
-    char p[PATH_MAX_LEN];
-    child(p, path, key);
+    char p[JCHECK_PATH_MAX];
+    jcheck_child(p, path, key);
     const json_t *v = json_object_get(obj, key);
     if (!v) {
         *out = def;
         return 0;
     }
-    return pick(c, v, p, names, out);
+    return jcheck_pick(c, v, p, names, out);
 }
 
 /* A non-empty array under key; *n = its length. */
-static int get_array(struct ctx *c, const json_t *obj, const char *key, const json_t **arr,
+static int get_array(struct jcheck *c, const json_t *obj, const char *key, const json_t **arr,
                      size_t *n)
 {
     *arr = json_object_get(obj, key);
     if (!*arr)
-        return fail(c, key, "missing (required)");
+        return jcheck_fail(c, key, "missing (required)");
     if (!json_is_array(*arr) || json_array_size(*arr) == 0) {
         char got[64];
-        shown(*arr, got, sizeof got);
-        return fail(c, key, "must be a non-empty array, got %s", got);
+        jcheck_shown(*arr, got, sizeof got);
+        return jcheck_fail(c, key, "must be a non-empty array, got %s", got);
     }
     *n = json_array_size(*arr);
     return 0;
 }
 
-static int load_listeners(struct ctx *c, const json_t *root, struct config *cfg)
+static int load_listeners(struct jcheck *c, const json_t *root, struct config *cfg)
 {
     static const char *const keys[] = {"name", "address", "port", "consistency", NULL};
     const json_t *arr;
@@ -232,11 +152,11 @@ static int load_listeners(struct ctx *c, const json_t *root, struct config *cfg)
     for (size_t i = 0; i < cfg->n_listeners; i++) {
         struct config_listener *l = &cfg->listeners[i];
         const json_t *o = json_array_get(arr, i);
-        char p[PATH_MAX_LEN];
+        char p[JCHECK_PATH_MAX];
         unsigned port;
         int level;
         snprintf(p, sizeof p, "listeners[%zu]", i);
-        if (check_object(c, o, p, keys) != 0 ||
+        if (jcheck_object(c, o, p, keys) != 0 ||
             get_str(c, o, p, "name", true, NULL, &l->name) != 0 ||
             get_str(c, o, p, "address", false, "127.0.0.1", &l->address) != 0 ||
             get_u32(c, o, p, "port", true, 1, 65535, 0, &port) != 0 ||
@@ -248,7 +168,7 @@ static int load_listeners(struct ctx *c, const json_t *root, struct config *cfg)
     return 0;
 }
 
-static int load_backends(struct ctx *c, const json_t *root, struct config *cfg)
+static int load_backends(struct jcheck *c, const json_t *root, struct config *cfg)
 {
     static const char *const keys[] = {"name", "host", "port", "role", "weight", NULL};
     const json_t *arr;
@@ -256,40 +176,40 @@ static int load_backends(struct ctx *c, const json_t *root, struct config *cfg)
     if (get_array(c, root, "backends", &arr, &cfg->n_backends) != 0)
         return -1;
     if (cfg->n_backends > CONFIG_MAX_BACKENDS)
-        return fail(c, "backends", "at most %d backends, has %zu", CONFIG_MAX_BACKENDS,
+        return jcheck_fail(c, "backends", "at most %d backends, has %zu", CONFIG_MAX_BACKENDS,
                     cfg->n_backends);
     cfg->backends = xcalloc(cfg->n_backends, sizeof *cfg->backends);
     for (size_t i = 0; i < cfg->n_backends; i++) {
         struct config_backend *b = &cfg->backends[i];
         const json_t *o = json_array_get(arr, i);
-        char p[PATH_MAX_LEN], rp[PATH_MAX_LEN];
+        char p[JCHECK_PATH_MAX], rp[JCHECK_PATH_MAX];
         unsigned port;
         int role = -1;
         snprintf(p, sizeof p, "backends[%zu]", i);
-        child(rp, p, "role");
-        if (check_object(c, o, p, keys) != 0 ||
+        jcheck_child(rp, p, "role");
+        if (jcheck_object(c, o, p, keys) != 0 ||
             get_str(c, o, p, "name", true, NULL, &b->name) != 0 ||
             get_str(c, o, p, "host", true, NULL, &b->host) != 0 ||
             get_u32(c, o, p, "port", true, 1, 65535, 0, &port) != 0 ||
             get_u32(c, o, p, "weight", false, 1, 1000, 1, &b->weight) != 0)
             return -1;
         if (!json_object_get(o, "role"))
-            return fail(c, rp, "missing (required)");
-        if (pick(c, json_object_get(o, "role"), rp, role_names, &role) != 0)
+            return jcheck_fail(c, rp, "missing (required)");
+        if (jcheck_pick(c, json_object_get(o, "role"), rp, role_names, &role) != 0)
             return -1;
         b->port = (uint16_t)port;
         b->role = (enum backend_role)role;
         primaries += b->role == BACKEND_ROLE_PRIMARY;
         for (size_t j = 0; j < i; j++) {
             if (strcmp(cfg->backends[j].name, b->name) == 0) {
-                char np[PATH_MAX_LEN];
-                child(np, p, "name");
-                return fail(c, np, "\"%s\" is also the name of backends[%zu]", b->name, j);
+                char np[JCHECK_PATH_MAX];
+                jcheck_child(np, p, "name");
+                return jcheck_fail(c, np, "\"%s\" is also the name of backends[%zu]", b->name, j);
             }
         }
     }
     if (primaries != 1)
-        return fail(c, "backends", "must hold exactly one backend with role \"primary\", has %zu",
+        return jcheck_fail(c, "backends", "must hold exactly one backend with role \"primary\", has %zu",
                     primaries);
     return 0;
 }
@@ -306,7 +226,7 @@ static bool is_native_hash(const char *s)
     return true;
 }
 
-static int load_users(struct ctx *c, const json_t *root, struct config *cfg)
+static int load_users(struct jcheck *c, const json_t *root, struct config *cfg)
 {
     static const char *const keys[] = {"name", "password", "password_hash", "consistency", NULL};
     const json_t *arr;
@@ -316,18 +236,18 @@ static int load_users(struct ctx *c, const json_t *root, struct config *cfg)
     for (size_t i = 0; i < cfg->n_users; i++) {
         struct config_user *u = &cfg->users[i];
         const json_t *o = json_array_get(arr, i);
-        char p[PATH_MAX_LEN], hp[PATH_MAX_LEN];
+        char p[JCHECK_PATH_MAX], hp[JCHECK_PATH_MAX];
         snprintf(p, sizeof p, "users[%zu]", i);
-        child(hp, p, "password_hash");
-        if (check_object(c, o, p, keys) != 0 || get_str(c, o, p, "name", true, NULL, &u->name) != 0)
+        jcheck_child(hp, p, "password_hash");
+        if (jcheck_object(c, o, p, keys) != 0 || get_str(c, o, p, "name", true, NULL, &u->name) != 0)
             return -1;
         /* An empty password is legal in MySQL: accept "" for password. */
         const json_t *pw = json_object_get(o, "password");
         if (pw && !json_is_string(pw)) {
-            char pp[PATH_MAX_LEN], got[64];
-            child(pp, p, "password");
-            shown(pw, got, sizeof got);
-            return fail(c, pp, "must be a string, got %s", got);
+            char pp[JCHECK_PATH_MAX], got[64];
+            jcheck_child(pp, p, "password");
+            jcheck_shown(pw, got, sizeof got);
+            return jcheck_fail(c, pp, "must be a string, got %s", got);
         }
         if (pw)
             u->password = xstrdup(json_string_value(pw));
@@ -335,41 +255,41 @@ static int load_users(struct ctx *c, const json_t *root, struct config *cfg)
             get_enum(c, o, p, "consistency", level_names, -1, &u->consistency) != 0)
             return -1;
         if (!u->password == !u->password_hash)
-            return fail(c, p, "needs exactly one of \"password\" or \"password_hash\"");
+            return jcheck_fail(c, p, "needs exactly one of \"password\" or \"password_hash\"");
         if (u->password_hash && !is_native_hash(u->password_hash))
-            return fail(c, hp,
+            return jcheck_fail(c, hp,
                         "must be \"*\" followed by 40 hex digits "
                         "(SELECT PASSWORD('...') prints one)");
         for (size_t j = 0; j < i; j++) {
             if (strcmp(cfg->users[j].name, u->name) == 0)
-                return fail(c, p, "user \"%s\" is also users[%zu]", u->name, j);
+                return jcheck_fail(c, p, "user \"%s\" is also users[%zu]", u->name, j);
         }
     }
     return 0;
 }
 
-static int load_credentials(struct ctx *c, const json_t *root, const char *key, char **user,
+static int load_credentials(struct jcheck *c, const json_t *root, const char *key, char **user,
                             char **password)
 {
     static const char *const keys[] = {"user", "password", NULL};
     const json_t *o = json_object_get(root, key);
     if (!o)
-        return fail(c, key, "missing (required)");
-    return check_object(c, o, key, keys) != 0 ||
+        return jcheck_fail(c, key, "missing (required)");
+    return jcheck_object(c, o, key, keys) != 0 ||
                    get_str(c, o, key, "user", true, NULL, user) != 0 ||
                    get_str(c, o, key, "password", true, NULL, password) != 0
                ? -1
                : 0;
 }
 
-static int load_monitor(struct ctx *c, const json_t *root, struct config *cfg)
+static int load_monitor(struct jcheck *c, const json_t *root, struct config *cfg)
 {
     static const char *const keys[] = {"user", "password", "interval_ms", "gtid_poll_interval_ms",
                                        NULL};
     const json_t *o = json_object_get(root, "monitor");
     if (!o)
-        return fail(c, "monitor", "missing (required)");
-    return check_object(c, o, "monitor", keys) != 0 ||
+        return jcheck_fail(c, "monitor", "missing (required)");
+    return jcheck_object(c, o, "monitor", keys) != 0 ||
                    get_str(c, o, "monitor", "user", true, NULL, &cfg->monitor_user) != 0 ||
                    get_str(c, o, "monitor", "password", true, NULL, &cfg->monitor_password) != 0 ||
                    get_u32(c, o, "monitor", "interval_ms", false, 10, 60000, 1000,
@@ -380,7 +300,7 @@ static int load_monitor(struct ctx *c, const json_t *root, struct config *cfg)
                : 0;
 }
 
-static int load_consistency(struct ctx *c, const json_t *root, struct config *cfg)
+static int load_consistency(struct jcheck *c, const json_t *root, struct config *cfg)
 {
     static const char *const keys[] = {"default_level", "wait_timeout_ms", "fallback",
                                        "max_replica_lag_ms", NULL};
@@ -395,7 +315,7 @@ static int load_consistency(struct ctx *c, const json_t *root, struct config *cf
         cfg->max_replica_lag_ms = 10000;
         return 0;
     }
-    if (check_object(c, o, path, keys) != 0 ||
+    if (jcheck_object(c, o, path, keys) != 0 ||
         get_enum(c, o, path, "default_level", level_names, CONSISTENCY_SESSION, &level) != 0 ||
         get_u32(c, o, path, "wait_timeout_ms", false, 1, 600000, 200, &cfg->wait_timeout_ms) != 0 ||
         get_u32(c, o, path, "max_replica_lag_ms", false, 0, 86400000, 10000,
@@ -408,20 +328,20 @@ static int load_consistency(struct ctx *c, const json_t *root, struct config *cf
     if (!json_is_array(chain) || json_array_size(chain) == 0 ||
         json_array_size(chain) > CONFIG_MAX_FALLBACK) {
         char got[64];
-        shown(chain, got, sizeof got);
-        return fail(c, "consistency.fallback", "must be an array of 1-%d steps, got %s",
+        jcheck_shown(chain, got, sizeof got);
+        return jcheck_fail(c, "consistency.fallback", "must be an array of 1-%d steps, got %s",
                     CONFIG_MAX_FALLBACK, got);
     }
     cfg->n_fallback = json_array_size(chain);
     for (size_t i = 0; i < cfg->n_fallback; i++) {
-        char p[PATH_MAX_LEN];
+        char p[JCHECK_PATH_MAX];
         int step;
         snprintf(p, sizeof p, "consistency.fallback[%zu]", i);
-        if (pick(c, json_array_get(chain, i), p, fallback_names, &step) != 0)
+        if (jcheck_pick(c, json_array_get(chain, i), p, fallback_names, &step) != 0)
             return -1;
         for (size_t j = 0; j < i; j++) {
             if (cfg->fallback[j] == (enum fallback_step)step)
-                return fail(c, p, "\"%s\" appears twice", fallback_names[step]);
+                return jcheck_fail(c, p, "\"%s\" appears twice", fallback_names[step]);
         }
         cfg->fallback[i] = (enum fallback_step)step;
     }
@@ -429,7 +349,7 @@ static int load_consistency(struct ctx *c, const json_t *root, struct config *cf
 }
 
 /* Optional sections of plain numbers/enums with defaults. */
-static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
+static int load_tunables(struct jcheck *c, const json_t *root, struct config *cfg)
 {
     static const char *const admin_keys[] = {"address",         "port",           "token",
                                              "max_connections", "max_body_bytes", NULL};
@@ -461,7 +381,7 @@ static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
         cache = empty;
 
     if (admin) {
-        if (check_object(c, admin, "admin", admin_keys) != 0 ||
+        if (jcheck_object(c, admin, "admin", admin_keys) != 0 ||
             get_str(c, admin, "admin", "address", false, "127.0.0.1", &cfg->admin_address) != 0 ||
             get_u32(c, admin, "admin", "port", true, 1, 65535, 0, &port) != 0 ||
             get_str(c, admin, "admin", "token", false, NULL, &cfg->admin_token) != 0 ||
@@ -475,14 +395,14 @@ static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
     }
     /* max_packet_size: the server's own max_allowed_packet ceiling is 1 GiB. */
     if (get_u32(c, root, "", "workers", false, 0, 256, 0, &cfg->workers) != 0 ||
-        check_object(c, limits, "limits", limit_keys) != 0 ||
+        jcheck_object(c, limits, "limits", limit_keys) != 0 ||
         get_u32(c, limits, "limits", "max_client_connections", false, 1, 1000000, 10000,
                 &cfg->max_client_connections) != 0 ||
         get_u32(c, limits, "limits", "max_packet_size", false, 1024, 1073741824, 67108864, &mps) !=
             0 ||
         get_u32(c, limits, "limits", "buffer_high_water", false, 16384, 1073741824, 1048576, &hw) !=
             0 ||
-        check_object(c, timeouts, "timeouts", timeout_keys) != 0 ||
+        jcheck_object(c, timeouts, "timeouts", timeout_keys) != 0 ||
         get_u32(c, timeouts, "timeouts", "connect_ms", false, 1, 600000, 2000,
                 &cfg->connect_timeout_ms) != 0 ||
         get_u32(c, timeouts, "timeouts", "login_ms", false, 100, 600000, 10000,
@@ -491,9 +411,9 @@ static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
                 &cfg->client_idle_timeout_ms) != 0 ||
         get_u32(c, timeouts, "timeouts", "backend_query_ms", false, 0, 86400000, 0,
                 &cfg->backend_query_timeout_ms) != 0 ||
-        check_object(c, logging, "logging", log_keys) != 0 ||
+        jcheck_object(c, logging, "logging", log_keys) != 0 ||
         get_enum(c, logging, "logging", "level", log_names, LOG_INFO, &level) != 0 ||
-        check_object(c, cache, "cache", cache_keys) != 0 ||
+        jcheck_object(c, cache, "cache", cache_keys) != 0 ||
         get_uint(c, cache, "cache", "max_bytes", false, 0, 1ULL << 40, 64ULL << 20, &cache_max) !=
             0 ||
         get_u32(c, cache, "cache", "max_entry_bytes", false, 1024, 1073741824, 1048576,
@@ -504,7 +424,7 @@ static int load_tunables(struct ctx *c, const json_t *root, struct config *cfg)
         goto out;
     /* The store splits its cap over 16 shards; each must hold an entry. */
     if (cache_max != 0 && cache_max < 16ULL * 2 * cfg->cache_max_entry_bytes) {
-        fail(c, "cache.max_bytes",
+        jcheck_fail(c, "cache.max_bytes",
              "must be 0 (no cache) or at least 32 x cache.max_entry_bytes (%llu), got %llu",
              32ULL * cfg->cache_max_entry_bytes, cache_max);
         goto out;
@@ -519,7 +439,7 @@ out:
     return rc;
 }
 
-static int load_query_rules(struct ctx *c, const json_t *root, struct config *cfg)
+static int load_query_rules(struct jcheck *c, const json_t *root, struct config *cfg)
 {
     char msg[512];
     cfg->query_rules = xcalloc(1, sizeof *cfg->query_rules);
@@ -536,11 +456,11 @@ static struct config *load_root(json_t *root, const char *name, char *err, size_
         "listeners", "admin",       "backends",    "users",  "backend_credentials",
         "monitor",   "consistency", "workers",     "limits", "timeouts",
         "logging",   "cache",       "query_rules", NULL};
-    struct ctx c = {name, err, errlen};
+    struct jcheck c = {name, err, errlen};
     struct config *cfg = xcalloc(1, sizeof *cfg);
     cfg->file = xstrdup(name);
     /* consistency first: listeners default to its default_level. */
-    if (check_object(&c, root, "", keys) != 0 || load_consistency(&c, root, cfg) != 0 ||
+    if (jcheck_object(&c, root, "", keys) != 0 || load_consistency(&c, root, cfg) != 0 ||
         load_listeners(&c, root, cfg) != 0 || load_backends(&c, root, cfg) != 0 ||
         load_users(&c, root, cfg) != 0 ||
         load_credentials(&c, root, "backend_credentials", &cfg->backend_user,

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "cache_store.h"
+#include "json_check.h"
 #include "log.h"
 
 #define NAME_TEXT(name, text) text,
@@ -58,42 +59,6 @@ static char *xmemdup(const char *s, size_t n)
     return p;
 }
 
-/* Longest key path kept in messages ("query_rules[999].fallback[3]"). */
-#define PATH_MAX_LEN 128
-
-struct ctx {
-    char *err;
-    size_t errlen;
-};
-
-__attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, const char *path,
-                                                      const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    snprintf(c->err, c->errlen, "%s: %s", path, msg);
-    return -1;
-}
-
-/* The value as the user wrote it, for "got ..." in messages. */
-static void shown(const json_t *v, char *buf, size_t n)
-{
-    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    snprintf(buf, n, "%s", s ? s : "?");
-    if (strlen(buf) == n - 1 && n > 4)
-        memcpy(buf + n - 4, "...", 4);
-    free(s);
-}
-
-static void child(char *out, const char *path, const char *key)
-{
-    if (snprintf(out, PATH_MAX_LEN, "%s.%s", path, key) >= PATH_MAX_LEN)
-        out[PATH_MAX_LEN - 1] = '\0';
-}
-
 /* The value under key, or NULL when absent or null (unset). */
 static const json_t *get(const json_t *o, const char *key)
 {
@@ -101,34 +66,10 @@ static const json_t *get(const json_t *o, const char *key)
     return json_is_null(v) ? NULL : v;
 }
 
-static int check_object(struct ctx *c, const json_t *obj, const char *path,
-                        const char *const allowed[])
-{
-    if (!json_is_object(obj)) {
-        char got[64];
-        shown(obj, got, sizeof got);
-        return fail(c, path, "must be an object, got %s", got);
-    }
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        size_t i = 0;
-        while (allowed[i] && strcmp(allowed[i], key) != 0)
-            i++;
-        if (!allowed[i]) {
-            char p[PATH_MAX_LEN];
-            child(p, path, key);
-            return fail(c, p, "unknown key");
-        }
-    }
-    return 0;
-}
-
 /* A non-empty string under key (unset: *out stays NULL). nul_ok: the string
  * may hold NULs (statement text and patterns are byte strings; a name is
  * not). */
-static int get_text(struct ctx *c, const json_t *o, const char *path, const char *key, bool nul_ok,
+static int get_text(struct jcheck *c, const json_t *o, const char *path, const char *key, bool nul_ok,
                     char **out, size_t *len)
 {
     const json_t *v = get(o, key);
@@ -136,10 +77,10 @@ static int get_text(struct ctx *c, const json_t *o, const char *path, const char
         return 0;
     if (!json_is_string(v) || json_string_length(v) == 0 ||
         (!nul_ok && strlen(json_string_value(v)) != json_string_length(v))) {
-        char p[PATH_MAX_LEN], got[64];
-        child(p, path, key);
-        shown(v, got, sizeof got);
-        return fail(c, p, "must be a non-empty string, got %s", got);
+        char p[JCHECK_PATH_MAX], got[64];
+        jcheck_child(p, path, key);
+        jcheck_shown(v, got, sizeof got);
+        return jcheck_fail(c, p, "must be a non-empty string, got %s", got);
     }
     *len = json_string_length(v);
     *out = xmemdup(json_string_value(v), *len);
@@ -147,7 +88,7 @@ static int get_text(struct ctx *c, const json_t *o, const char *path, const char
 }
 
 /* Milliseconds 0..QUERY_RULES_MAX_MS under key (unset: 0). */
-static int get_ms(struct ctx *c, const json_t *o, const char *path, const char *key, uint32_t *out)
+static int get_ms(struct jcheck *c, const json_t *o, const char *path, const char *key, uint32_t *out)
 {
     const json_t *v = get(o, key);
     *out = 0;
@@ -155,71 +96,52 @@ static int get_ms(struct ctx *c, const json_t *o, const char *path, const char *
         return 0;
     if (!json_is_integer(v) || json_integer_value(v) < 0 ||
         json_integer_value(v) > (json_int_t)QUERY_RULES_MAX_MS) {
-        char p[PATH_MAX_LEN], got[64];
-        child(p, path, key);
-        shown(v, got, sizeof got);
-        return fail(c, p, "must be 0-%u, got %s", QUERY_RULES_MAX_MS, got);
+        char p[JCHECK_PATH_MAX], got[64];
+        jcheck_child(p, path, key);
+        jcheck_shown(v, got, sizeof got);
+        return jcheck_fail(c, p, "must be 0-%u, got %s", QUERY_RULES_MAX_MS, got);
     }
     *out = (uint32_t)json_integer_value(v);
     return 0;
 }
 
-static int pick(struct ctx *c, const json_t *v, const char *path, const char *const names[],
-                int *out)
-{
-    if (json_is_string(v)) {
-        for (int i = 0; names[i]; i++) {
-            if (strcmp(names[i], json_string_value(v)) == 0) {
-                *out = i;
-                return 0;
-            }
-        }
-    }
-    char got[64], choices[128] = "";
-    shown(v, got, sizeof got);
-    for (int i = 0; names[i]; i++)
-        snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s\"%s\"",
-                 i ? ", " : "", names[i]);
-    return fail(c, path, "must be one of %s, got %s", choices, got);
-}
-
 /* Enumerated string under key (unset: *out = -1). */
-static int get_enum(struct ctx *c, const json_t *o, const char *path, const char *key,
+static int get_enum(struct jcheck *c, const json_t *o, const char *path, const char *key,
                     const char *const names[], int *out)
 {
     const json_t *v = get(o, key);
-    char p[PATH_MAX_LEN];
+    char p[JCHECK_PATH_MAX];
     *out = -1;
     if (!v)
         return 0;
-    child(p, path, key);
-    return pick(c, v, p, names, out);
+    jcheck_child(p, path, key);
+    return jcheck_pick(c, v, p, names, out);
 }
 
 /* Same checks and words as config.c's consistency.fallback. */
-static int get_fallback(struct ctx *c, const json_t *o, const char *path, struct query_rule *q)
+static int get_fallback(struct jcheck *c, const json_t *o, const char *path, struct query_rule *q)
 {
     const json_t *chain = get(o, "fallback");
-    char p[PATH_MAX_LEN];
+    char p[JCHECK_PATH_MAX];
     q->n_fallback = 0;
     if (!chain)
         return 0;
-    child(p, path, "fallback");
+    jcheck_child(p, path, "fallback");
     if (!json_is_array(chain) || json_array_size(chain) == 0 ||
         json_array_size(chain) > CONFIG_MAX_FALLBACK) {
         char got[64];
-        shown(chain, got, sizeof got);
-        return fail(c, p, "must be an array of 1-%d steps, got %s", CONFIG_MAX_FALLBACK, got);
+        jcheck_shown(chain, got, sizeof got);
+        return jcheck_fail(c, p, "must be an array of 1-%d steps, got %s", CONFIG_MAX_FALLBACK, got);
     }
     for (size_t i = 0; i < json_array_size(chain); i++) {
-        char ep[PATH_MAX_LEN + 24];
+        char ep[JCHECK_PATH_MAX + 24];
         int step;
         snprintf(ep, sizeof ep, "%s[%zu]", p, i);
-        if (pick(c, json_array_get(chain, i), ep, fallback_names, &step) != 0)
+        if (jcheck_pick(c, json_array_get(chain, i), ep, fallback_names, &step) != 0)
             return -1;
         for (size_t j = 0; j < i; j++) {
             if (q->fallback[j] == (enum fallback_step)step)
-                return fail(c, ep, "\"%s\" appears twice", fallback_names[step]);
+                return jcheck_fail(c, ep, "\"%s\" appears twice", fallback_names[step]);
         }
         q->fallback[i] = (enum fallback_step)step;
     }
@@ -229,13 +151,13 @@ static int get_fallback(struct ctx *c, const json_t *o, const char *path, struct
 
 /* Names starting with '#' are what unnamed rules get; a given one must be
  * this rule's own, so that names stay unique and printed configs load. */
-static int load_name(struct ctx *c, const json_t *o, const char *path, size_t i,
+static int load_name(struct jcheck *c, const json_t *o, const char *path, size_t i,
                      const struct query_rules *out, struct query_rule *q)
 {
-    char own[32], p[PATH_MAX_LEN];
+    char own[32], p[JCHECK_PATH_MAX];
     size_t len = 0;
     snprintf(own, sizeof own, "#%zu", i);
-    child(p, path, "name");
+    jcheck_child(p, path, "name");
     if (get_text(c, o, path, "name", false, &q->name, &len) != 0)
         return -1;
     if (!q->name) {
@@ -243,30 +165,30 @@ static int load_name(struct ctx *c, const json_t *o, const char *path, size_t i,
         return 0;
     }
     if (q->name[0] == '#' && strcmp(q->name, own) != 0)
-        return fail(c, p,
+        return jcheck_fail(c, p,
                     "names starting with \"#\" are reserved for unnamed rules "
                     "(this one's would be \"%s\"), got \"%s\"",
                     own, q->name);
     for (size_t j = 0; j < i; j++) {
         if (strcmp(out->v[j].name, q->name) == 0)
-            return fail(c, p, "\"%s\" is also the name of query_rules[%zu]", q->name, j);
+            return jcheck_fail(c, p, "\"%s\" is also the name of query_rules[%zu]", q->name, j);
     }
     return 0;
 }
 
-static int compile_regex(struct ctx *c, const char *path, struct query_rule *q)
+static int compile_regex(struct jcheck *c, const char *path, struct query_rule *q)
 {
     int code = 0;
     PCRE2_SIZE offset = 0;
     q->code = pcre2_compile((PCRE2_SPTR)q->regex, q->regex_len, 0 /* bytes: see query_rules.h */,
                             &code, &offset, NULL);
     if (!q->code) {
-        char p[PATH_MAX_LEN];
+        char p[JCHECK_PATH_MAX];
         PCRE2_UCHAR msg[160];
         if (pcre2_get_error_message(code, msg, sizeof msg) < 0)
             snprintf((char *)msg, sizeof msg, "PCRE2 error %d", code);
-        child(p, path, "regex");
-        return fail(c, p, "does not compile: %s at offset %zu", (const char *)msg, (size_t)offset);
+        jcheck_child(p, path, "regex");
+        return jcheck_fail(c, p, "does not compile: %s at offset %zu", (const char *)msg, (size_t)offset);
     }
     /* Without JIT support (or memory for it) the interpreter runs the
      * pattern under the same limits: slower, not wrong. */
@@ -274,20 +196,20 @@ static int compile_regex(struct ctx *c, const char *path, struct query_rule *q)
     return 0;
 }
 
-static int load_rule(struct ctx *c, const json_t *o, size_t i, struct query_rules *out)
+static int load_rule(struct jcheck *c, const json_t *o, size_t i, struct query_rules *out)
 {
     static const char *const keys[] = {"name",         "match",        "regex",
                                        "cache_ttl_ms", "max_stale_ms", "consistency",
                                        "fallback",     "route",        NULL};
     struct query_rule *q = &out->v[i];
-    char p[PATH_MAX_LEN];
+    char p[JCHECK_PATH_MAX];
     int route;
     snprintf(p, sizeof p, "query_rules[%zu]", i);
     q->consistency = -1;
-    if (check_object(c, o, p, keys) != 0 || load_name(c, o, p, i, out, q) != 0)
+    if (jcheck_object(c, o, p, keys) != 0 || load_name(c, o, p, i, out, q) != 0)
         return -1;
     if (!get(o, "match") == !get(o, "regex"))
-        return fail(c, p, "needs exactly one of \"match\" or \"regex\"");
+        return jcheck_fail(c, p, "needs exactly one of \"match\" or \"regex\"");
     if (get_text(c, o, p, "match", true, &q->match, &q->match_len) != 0 ||
         get_text(c, o, p, "regex", true, &q->regex, &q->regex_len) != 0 ||
         (q->regex && compile_regex(c, p, q) != 0) ||
@@ -302,18 +224,18 @@ static int load_rule(struct ctx *c, const json_t *o, size_t i, struct query_rule
 
 int query_rules_load(const json_t *arr, struct query_rules *out, char *err, size_t errlen)
 {
-    struct ctx c = {err, errlen};
+    struct jcheck c = {NULL, err, errlen};
     *out = (struct query_rules){0};
     if (!arr || json_is_null(arr))
         goto ok;
     if (!json_is_array(arr)) {
         char got[64];
-        shown(arr, got, sizeof got);
-        return fail(&c, "query_rules", "must be an array, got %s", got);
+        jcheck_shown(arr, got, sizeof got);
+        return jcheck_fail(&c, "query_rules", "must be an array, got %s", got);
     }
     size_t n = json_array_size(arr);
     if (n > QUERY_RULES_MAX)
-        return fail(&c, "query_rules", "at most %d rules, has %zu", QUERY_RULES_MAX, n);
+        return jcheck_fail(&c, "query_rules", "at most %d rules, has %zu", QUERY_RULES_MAX, n);
     if (n) {
         out->v = xcalloc(n, sizeof *out->v);
         /* n counts every slot that may hold something to free. */
