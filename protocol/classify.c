@@ -762,26 +762,10 @@ int classify__word_table_check(size_t *bad)
     return (int)W__COUNT;
 }
 
-/* Case-insensitive equality of a view with an ASCII lower-case C string. */
-static bool ieq(const uint8_t *p, size_t n, const char *lc)
-{
-    size_t m = strlen(lc);
-    if (n != m)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t c = p[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (uint8_t)(c + 32);
-        if (c != (uint8_t)lc[i])
-            return false;
-    }
-    return true;
-}
-
 static bool iprefix(const uint8_t *p, size_t n, const char *lc)
 {
     size_t m = strlen(lc);
-    return n >= m && ieq(p, m, lc);
+    return n >= m && proto_ieq(p, m, lc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -896,17 +880,17 @@ static uint32_t sysvar_flags(const uint8_t *p, size_t n, bool *global)
             dot = j;
     const uint8_t *name = p + (dot ? dot + 1 : i);
     size_t nlen = n - (size_t)(name - p);
-    *global = dot && (ieq(p + 2, dot - 2, "global") || ieq(p + 2, dot - 2, "persist") ||
-                      ieq(p + 2, dot - 2, "persist_only"));
+    *global = dot && (proto_ieq(p + 2, dot - 2, "global") || proto_ieq(p + 2, dot - 2, "persist") ||
+                      proto_ieq(p + 2, dot - 2, "persist_only"));
     /* Results of this session's last write: only the primary has them. */
-    if (ieq(name, nlen, "identity") || ieq(name, nlen, "last_insert_id") ||
-        ieq(name, nlen, "insert_id") || ieq(name, nlen, "last_gtid"))
+    if (proto_ieq(name, nlen, "identity") || proto_ieq(name, nlen, "last_insert_id") ||
+        proto_ieq(name, nlen, "insert_id") || proto_ieq(name, nlen, "last_gtid"))
         f |= CLASSIFY_F_LAST_INSERT_ID;
-    if (ieq(name, nlen, "warning_count") || ieq(name, nlen, "error_count"))
+    if (proto_ieq(name, nlen, "warning_count") || proto_ieq(name, nlen, "error_count"))
         f |= CLASSIFY_F_PREV_STMT_STATE;
-    if (iprefix(name, nlen, "gtid_") || ieq(name, nlen, "server_id") ||
-        ieq(name, nlen, "server_uuid") || ieq(name, nlen, "read_only") ||
-        ieq(name, nlen, "super_read_only") || ieq(name, nlen, "hostname"))
+    if (iprefix(name, nlen, "gtid_") || proto_ieq(name, nlen, "server_id") ||
+        proto_ieq(name, nlen, "server_uuid") || proto_ieq(name, nlen, "read_only") ||
+        proto_ieq(name, nlen, "super_read_only") || proto_ieq(name, nlen, "hostname"))
         f |= CLASSIFY_F_SERVER_STATE;
     return f;
 }
@@ -1391,7 +1375,7 @@ static void do_set(struct stream *s, struct stmt *st, unsigned opts, unsigned de
             while (i > 2 && s->lx.p[c->t.off + i - 1] != '.')
                 i--;
             size_t from = i > 2 ? i : 2;
-            is_ac = ieq(s->lx.p + c->t.off + from, c->t.len - from, "autocommit");
+            is_ac = proto_ieq(s->lx.p + c->t.off + from, c->t.len - from, "autocommit");
             adv(s);
         } else if (tk_name(c)) {
             is_ac = c->t.type == CLASSIFY_TOK_WORD && c->kw == W_AUTOCOMMIT;

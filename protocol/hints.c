@@ -59,22 +59,6 @@ static bool blank(uint8_t c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-static uint8_t lower(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
-/* Case-insensitive equality of p[0..n) with the lower-case string lc. */
-static bool ieq(const uint8_t *p, size_t n, const char *lc)
-{
-    if (strlen(lc) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (lower(p[i]) != (uint8_t)lc[i])
-            return false;
-    return true;
-}
-
 #define HINT_PREFIX     "gtidproxy:"
 #define HINT_PREFIX_LEN (sizeof HINT_PREFIX - 1)
 
@@ -84,7 +68,7 @@ static size_t prefix_end(const uint8_t *body, size_t len)
     size_t i = 0;
     while (i < len && blank(body[i]))
         i++;
-    if (len - i < HINT_PREFIX_LEN || !ieq(body + i, HINT_PREFIX_LEN, HINT_PREFIX))
+    if (len - i < HINT_PREFIX_LEN || !proto_ieq(body + i, HINT_PREFIX_LEN, HINT_PREFIX))
         return 0;
     return i + HINT_PREFIX_LEN;
 }
@@ -146,7 +130,7 @@ static int set_fallback(struct hint_set *h, const uint8_t *v, size_t n)
             return bad(h, "empty entry in fallback list", v, n);
         enum hint_fallback f = HINT_FB_NONE;
         for (unsigned k = HINT_FB_NONE + 1; k < NELEM(fb_names); k++)
-            if (ieq(v + i, j - i, fb_names[k]))
+            if (proto_ieq(v + i, j - i, fb_names[k]))
                 f = (enum hint_fallback)k;
         if (f == HINT_FB_NONE)
             return bad(h, "unknown fallback (cache, primary, replica, error)", v + i, j - i);
@@ -168,7 +152,7 @@ static int apply(struct hint_set *h, const uint8_t *k, size_t kn, const uint8_t 
 {
     unsigned key = 0;
 #define KEY_MATCH(name, bit, text)                                                                 \
-    if (ieq(k, kn, text))                                                                          \
+    if (proto_ieq(k, kn, text))                                                                    \
         key = HINT_K_##name;
     HINT_KEY_LIST(KEY_MATCH)
 #undef KEY_MATCH
@@ -185,7 +169,7 @@ static int apply(struct hint_set *h, const uint8_t *k, size_t kn, const uint8_t 
     switch (key) {
     case HINT_K_CONSISTENCY:
         for (unsigned i = HINT_CONS_UNSET + 1; i < NELEM(cons_names); i++)
-            if (ieq(v, vn, cons_names[i]))
+            if (proto_ieq(v, vn, cons_names[i]))
                 h->consistency = (enum hint_consistency)i;
         if (h->consistency == HINT_CONS_UNSET)
             return bad(h,
@@ -213,17 +197,17 @@ static int apply(struct hint_set *h, const uint8_t *k, size_t kn, const uint8_t 
     case HINT_K_FALLBACK:
         return set_fallback(h, v, vn);
     case HINT_K_ROUTE:
-        if (ieq(v, vn, "primary"))
+        if (proto_ieq(v, vn, "primary"))
             h->route = HINT_ROUTE_PRIMARY;
-        else if (ieq(v, vn, "replica"))
+        else if (proto_ieq(v, vn, "replica"))
             h->route = HINT_ROUTE_REPLICA;
         else
             return bad(h, "bad route (primary, replica)", v, vn);
         return PROTO_OK;
     case HINT_K_CACHE:
-        if (ieq(v, vn, "on"))
+        if (proto_ieq(v, vn, "on"))
             h->cache = true;
-        else if (ieq(v, vn, "off"))
+        else if (proto_ieq(v, vn, "off"))
             h->cache = false;
         else
             return bad(h, "bad cache (on, off)", v, vn);

@@ -97,37 +97,16 @@ const char *pcmd_var_name(enum pcmd_var v)
  * is kept so a trailing extra token can be told apart. */
 #define KEEP_TOKENS 7
 
-static uint8_t lower(uint8_t c)
-{
-    return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
-}
-
-/* Case-insensitive equality of p[0..n) with the lower-case string lc. */
-static bool ieq(const uint8_t *p, size_t n, const char *lc)
-{
-    if (strlen(lc) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (lower(p[i]) != (uint8_t)lc[i])
-            return false;
-    return true;
-}
-
 static bool has_prefix(const uint8_t *p, size_t n)
 {
-    if (n < PREFIX_LEN)
-        return false;
-    for (size_t i = 0; i < PREFIX_LEN; i++)
-        if (lower(p[i]) != (uint8_t)PREFIX[i])
-            return false;
-    return true;
+    return n >= PREFIX_LEN && proto_ieq(p, PREFIX_LEN, PREFIX);
 }
 
 /* The variable named p[0..n), or -1 when it is not one of ours. */
 static int var_lookup(const uint8_t *p, size_t n)
 {
     for (size_t v = 0; v < NELEM(var_names); v++)
-        if (ieq(p, n, var_names[v]))
+        if (proto_ieq(p, n, var_names[v]))
             return (int)v;
     return -1;
 }
@@ -142,7 +121,8 @@ struct name_info {
 
 static bool is_global_scope(const uint8_t *p, size_t n)
 {
-    return ieq(p, n, "global") || ieq(p, n, "persist") || ieq(p, n, "persist_only");
+    return proto_ieq(p, n, "global") || proto_ieq(p, n, "persist") ||
+           proto_ieq(p, n, "persist_only");
 }
 
 /* A SYSVAR token's text: "@@name", "@@scope.name", "@@`name`" (any quote;
@@ -174,7 +154,7 @@ static struct name_info sysvar_info(const uint8_t *p, size_t n)
     if (!ni.mention)
         return ni;
     ni.global = is_global_scope(s, scope_len);
-    ni.plain = ieq(s, scope_len, "session") && memchr(name, '.', name_len) == NULL;
+    ni.plain = proto_ieq(s, scope_len, "session") && memchr(name, '.', name_len) == NULL;
     ni.var = var_lookup(name, name_len);
     if (!ni.plain && ni.var < 0 && has_prefix(s, scope_len))
         ni.var = var_lookup(s, scope_len); /* @@gtidproxy_token.x: known name, bad form */
@@ -210,7 +190,7 @@ static bool is_punct(const uint8_t *text, const struct classify_token *t, char c
 
 static bool is_word(const uint8_t *text, const struct classify_token *t, const char *lc)
 {
-    return t->type == CLASSIFY_TOK_WORD && ieq(text + t->off, t->len, lc);
+    return t->type == CLASSIFY_TOK_WORD && proto_ieq(text + t->off, t->len, lc);
 }
 
 static void scan_text(const uint8_t *text, size_t n, struct scan *sc)
@@ -265,8 +245,8 @@ static void scan_text(const uint8_t *text, size_t n, struct scan *sc)
             if (t.type == CLASSIFY_TOK_QIDENT) {
                 w++;
                 wl -= 2;
-            } else if (ieq(w, wl, "session") || ieq(w, wl, "local") || ieq(w, wl, "statement") ||
-                       is_global_scope(w, wl)) {
+            } else if (proto_ieq(w, wl, "session") || proto_ieq(w, wl, "local") ||
+                       proto_ieq(w, wl, "statement") || is_global_scope(w, wl)) {
                 scope_global = is_global_scope(w, wl);
                 at_target = true;
                 continue;

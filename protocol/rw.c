@@ -10,8 +10,8 @@
 const char *proto_status_str(int status)
 {
     switch (status) {
-#define PROTO_STATUS_CASE(name, value, text)                                   \
-    case value:                                                                \
+#define PROTO_STATUS_CASE(name, value, text)                                                       \
+    case value:                                                                                    \
         return text;
         PROTO_STATUS_LIST(PROTO_STATUS_CASE)
 #undef PROTO_STATUS_CASE
@@ -23,6 +23,16 @@ bool proto_str_eq(struct proto_str s, const char *cstr)
 {
     size_t n = strlen(cstr);
     return s.len == n && (n == 0 || memcmp(s.p, cstr, n) == 0);
+}
+
+bool proto_ieq(const uint8_t *p, size_t n, const char *lc)
+{
+    if (strlen(lc) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]) != (uint8_t)lc[i])
+            return false;
+    return true;
 }
 
 /* Reads n (<= 8) little-endian bytes; the cursor moves only on success. */

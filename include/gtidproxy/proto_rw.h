@@ -21,14 +21,14 @@
 #include <stdint.h>
 
 /* Status codes shared by all of protocol/: 0 ok, 1 need more input, <0 error. */
-#define PROTO_STATUS_LIST(X)                                                   \
-    X(PROTO_OK, 0, "ok")                                                       \
-    X(PROTO_NEED_MORE, 1, "need more input")                                   \
-    X(PROTO_EBAD, -1, "malformed input")                                       \
-    X(PROTO_ETRUNC, -2, "value runs past the end of its packet")               \
-    X(PROTO_ETOOBIG, -3, "packet exceeds the configured size limit")           \
-    X(PROTO_ESEQ, -4, "unexpected packet sequence id")                         \
-    X(PROTO_ENOSPACE, -5, "output buffer too small")                           \
+#define PROTO_STATUS_LIST(X)                                                                       \
+    X(PROTO_OK, 0, "ok")                                                                           \
+    X(PROTO_NEED_MORE, 1, "need more input")                                                       \
+    X(PROTO_EBAD, -1, "malformed input")                                                           \
+    X(PROTO_ETRUNC, -2, "value runs past the end of its packet")                                   \
+    X(PROTO_ETOOBIG, -3, "packet exceeds the configured size limit")                               \
+    X(PROTO_ESEQ, -4, "unexpected packet sequence id")                                             \
+    X(PROTO_ENOSPACE, -5, "output buffer too small")                                               \
     X(PROTO_EUNSUPPORTED, -6, "unsupported protocol feature")
 
 enum proto_status {
@@ -48,6 +48,10 @@ struct proto_str {
 
 /* True when the view holds exactly the C string s. */
 bool proto_str_eq(struct proto_str s, const char *cstr);
+
+/* ASCII case-insensitive equality of p[0..n) with the lower-case C string
+ * lc (keywords, variable names, hint keys). */
+bool proto_ieq(const uint8_t *p, size_t n, const char *lc);
 
 struct proto_rd {
     const uint8_t *p;
