@@ -103,7 +103,6 @@ void session__cache_select(struct session *s, const struct classify_result *cr, 
     struct sess_cache *c = &s->cache;
     const struct hint_set *h = &cr->hint;
     bool hinted = h->present && !h->error;
-    c->on = c->capture = false;
     if (!px_of(s)->cache || !cr->cacheable || s->cmd_com != PROTO_COM_QUERY || !s->cmd_whole)
         return;
     if (hinted && (h->keys & HINT_K_CACHE) && !h->cache) {
@@ -134,6 +133,16 @@ void session__cache_select(struct session *s, const struct classify_result *cr, 
 
 /* -------------------------------------------------------------- serving --- */
 
+/* Gives back what a big key or reply grew the buffers to; small ones stay
+ * for the session's next cached read. */
+static void release_buffers(struct sess_cache *c)
+{
+    buf_consume(&c->reply, buf_pending(&c->reply));
+    buf_trim(&c->reply, 16384);
+    buf_consume(&c->key, buf_pending(&c->key));
+    buf_trim(&c->key, 4096);
+}
+
 /* Queues e's reply as the answer to the current command; the caller
  * counts it, then flushes (counters move before the client can see the
  * answer and ask the admin API) and calls session__command_answered().
@@ -154,6 +163,7 @@ static bool serve(struct session *s, const struct cache_entry *e)
     }
     out->len += n;
     s->cache.on = s->cache.capture = false;
+    release_buffers(&s->cache);
     s->g.active = false;
     s->g.phase = GPH_NONE;
     s->state = SESS_IDLE;
@@ -270,18 +280,16 @@ static bool storable(const struct proto_trk_result *r)
 void session__cache_done(struct session *s, const struct proto_trk_result *res)
 {
     struct sess_cache *c = &s->cache;
-    bool store = c->capture && storable(res);
-    c->on = c->capture = false;
-    if (store) {
+    c->on = false;
+    if (!c->capture)
+        return; /* every reply passes here: nothing to do for most */
+    c->capture = false;
+    if (storable(res)) {
         int rc =
             cache_put(px_of(s)->cache, buf_head(&c->key), buf_pending(&c->key), buf_head(&c->reply),
                       buf_pending(&c->reply), &c->tag, (unsigned)c->server, proxy_now_ms());
         if (rc != CACHE_OK && rc != CACHE_E_TOO_BIG)
             log_warn("C#%u reply not cached: %s", s->id, cache_status_str(rc));
     }
-    /* Keep small buffers for the next read; give big ones back. */
-    buf_consume(&c->reply, buf_pending(&c->reply));
-    buf_trim(&c->reply, 16384);
-    buf_consume(&c->key, buf_pending(&c->key));
-    buf_trim(&c->key, 4096);
+    release_buffers(c);
 }
