@@ -111,7 +111,7 @@ static void backend_action(struct admin_ctx *a, const struct admin_req *rq, stru
         struct backend_info *b = &px->backends[i];
         if (strlen(b->name) != nlen || memcmp(b->name, name, nlen) != 0)
             continue;
-        if (b->role == BACKEND_ROLE_PRIMARY && to != BACKEND_ONLINE) {
+        if (proxy_role(px, i) == BACKEND_ROLE_PRIMARY && to != BACKEND_ONLINE) {
             admin_resp_error(rs, 409,
                              "backend %s is the primary: it takes every write, so it cannot be "
                              "%s (only replicas can)",

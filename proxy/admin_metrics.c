@@ -345,6 +345,12 @@ static void render_status(struct out *o, const struct admin_snapshot *snap)
         const struct lbl l = own("route", wroute_name((enum wroute)r));
         sample_u64(o, LIT("gtidproxy_queries_total"), &l, 1, s->queries[r]);
     }
+    simple_u64(o, "gtidproxy_topology_primary_changes_total", "counter",
+               "Times writes moved to a promoted backend.", has, s->topology.changes);
+    simple_u64(o, "gtidproxy_topology_writes_refused", "gauge",
+               "1 while more than one backend is writable and statements for the primary are "
+               "refused (9011).",
+               has, s->topology.state == TOPO_SPLIT);
     simple_u64(o, "gtidproxy_config_reloads_total", "counter", "Configuration reloads applied.",
                has, s->reloads);
     simple_u64(o, "gtidproxy_config_reload_failures_total", "counter",

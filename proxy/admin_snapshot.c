@@ -78,6 +78,10 @@ static int take_status(const struct admin_ctx *a, struct admin_snap_status *s, b
     s->config_loaded_unix_ms = snap->loaded_unix_ms;
     s->reloads = ld(&px->reloads);
     s->reload_failures = ld(&px->reload_failures);
+    monitor_topology(&px->mon, &s->topology);
+    s->primary = px->backends[s->topology.primary].name;
+    if (s->topology.since_ms)
+        s->topology_since_unix_ms = proxy_unix_ms() - (int64_t)(now - s->topology.since_ms);
 
     if (!texts)
         return 0;
@@ -116,8 +120,8 @@ static int mon_read(struct proxy *px, size_t idx, struct admin_snap_backend *o,
     r->monitored = true;
     struct mon_backend *b = &m->be[idx];
     struct mon_backend *p = NULL;
-    if (o->role == BACKEND_ROLE_REPLICA && px->primary < m->n && px->primary != idx)
-        p = &m->be[px->primary];
+    if (o->role == BACKEND_ROLE_REPLICA && proxy_primary(px) < m->n && proxy_primary(px) != idx)
+        p = &m->be[proxy_primary(px)];
 
     if (p)
         pthread_mutex_lock(&p->lock);
@@ -224,7 +228,7 @@ static int take_backend(struct proxy *px, size_t idx, unsigned max_lag_ms, uint6
     o->name = b->name;
     o->host = b->host;
     o->port = b->port;
-    o->role = b->role;
+    o->role = proxy_role(px, idx);
 
     struct mon_read r;
     if (scratch)

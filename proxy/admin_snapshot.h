@@ -86,6 +86,10 @@ struct admin_snap_status {
     const char *config_file;
     int64_t config_loaded_unix_ms;
     uint64_t reloads, reload_failures;
+    /* Which backend is the primary, and why (topology.h). */
+    const char *primary; /* px->backends' name */
+    struct mon_topology topology;
+    int64_t topology_since_unix_ms; /* 0: unchanged since start */
 };
 
 /* The newer of the monitor's and the data plane's last error. */

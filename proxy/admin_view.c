@@ -126,6 +126,14 @@ json_t *admin_status_json(const struct admin_snapshot *snap)
 
     rc |= put(o, "writes_gtid", jgtid(s->writes_gtid));
 
+    json_t *topo = json_object();
+    rc |= put(topo, "primary", json_string(s->primary ? s->primary : ""));
+    rc |= put(topo, "state", json_string(topo_state_name(s->topology.state)));
+    rc |= put(topo, "reason", json_string(s->topology.why));
+    rc |= put(topo, "since", s->topology_since_unix_ms ? jiso(s->topology_since_unix_ms) : json_null());
+    rc |= put(topo, "primaries_followed", jcount(s->topology.changes));
+    rc |= put(o, "topology", topo);
+
     json_t *conf = json_object();
     rc |= put(conf, "file", jstr_or_null(s->config_file));
     rc |= put(conf, "loaded_at", jiso(s->config_loaded_unix_ms));

@@ -300,6 +300,41 @@ static int load_monitor(struct jcheck *c, const json_t *root, struct config *cfg
                : 0;
 }
 
+/* A JSON true/false under obj.key, or dflt when absent. */
+static int get_bool(struct jcheck *c, const json_t *obj, const char *path, const char *key,
+                    bool dflt, bool *out)
+{
+    const json_t *v = json_object_get(obj, key);
+    *out = dflt;
+    if (!v)
+        return 0;
+    char p[256], got[64];
+    jcheck_child(p, path, key);
+    if (!json_is_boolean(v)) {
+        jcheck_shown(v, got, sizeof got);
+        return jcheck_fail(c, p, "must be true or false, got %s", got);
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* topology: following a promoted replica (topology.h). Optional. */
+static int load_topology(struct jcheck *c, const json_t *root, struct config *cfg)
+{
+    static const char *const keys[] = {"follow", "confirm_ms", NULL};
+    const json_t *o = json_object_get(root, "topology");
+    cfg->topology_follow = true;
+    cfg->topology_confirm_ms = 3000;
+    if (!o)
+        return 0;
+    return jcheck_object(c, o, "topology", keys) != 0 ||
+                   get_bool(c, o, "topology", "follow", true, &cfg->topology_follow) != 0 ||
+                   get_u32(c, o, "topology", "confirm_ms", false, 0, 600000, 3000,
+                           &cfg->topology_confirm_ms) != 0
+               ? -1
+               : 0;
+}
+
 static int load_consistency(struct jcheck *c, const json_t *root, struct config *cfg)
 {
     static const char *const keys[] = {"default_level", "wait_timeout_ms", "fallback",
@@ -455,7 +490,7 @@ static struct config *load_root(json_t *root, const char *name, char *err, size_
     static const char *const keys[] = {
         "listeners", "admin",       "backends",    "users",  "backend_credentials",
         "monitor",   "consistency", "workers",     "limits", "timeouts",
-        "logging",   "cache",       "query_rules", NULL};
+        "logging",   "cache",       "query_rules", "topology", NULL};
     struct jcheck c = {name, err, errlen};
     struct config *cfg = xcalloc(1, sizeof *cfg);
     cfg->file = xstrdup(name);
@@ -465,7 +500,8 @@ static struct config *load_root(json_t *root, const char *name, char *err, size_
         load_users(&c, root, cfg) != 0 ||
         load_credentials(&c, root, "backend_credentials", &cfg->backend_user,
                          &cfg->backend_password) != 0 ||
-        load_monitor(&c, root, cfg) != 0 || load_tunables(&c, root, cfg) != 0 ||
+        load_monitor(&c, root, cfg) != 0 || load_topology(&c, root, cfg) != 0 ||
+        load_tunables(&c, root, cfg) != 0 ||
         load_query_rules(&c, root, cfg) != 0) {
         config_free(cfg);
         return NULL;

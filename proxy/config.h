@@ -116,6 +116,8 @@ struct config {
     char *monitor_user, *monitor_password;
     unsigned monitor_interval_ms;
     unsigned gtid_poll_interval_ms;
+    bool topology_follow;         /* move writes to a promoted replica */
+    unsigned topology_confirm_ms; /* how long it must claim the role first */
     enum consistency_level default_level;
     unsigned wait_timeout_ms;
     enum fallback_step fallback[CONFIG_MAX_FALLBACK];

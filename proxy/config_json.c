@@ -137,6 +137,14 @@ static json_t *monitor_json(const struct config *cfg, bool redact)
     return done(o, bad);
 }
 
+static json_t *topology_json(const struct config *cfg)
+{
+    json_t *o = json_object();
+    int bad = !o || set(o, "follow", json_boolean(cfg->topology_follow)) ||
+              set(o, "confirm_ms", uint_(cfg->topology_confirm_ms));
+    return done(o, bad);
+}
+
 static json_t *fallback_json(const struct config *cfg)
 {
     json_t *chain = json_array();
@@ -201,6 +209,7 @@ json_t *config_to_json(const struct config *cfg, bool redact)
               set(root, "users", users_json(cfg, redact)) ||
               set(root, "backend_credentials", credentials_json(cfg, redact)) ||
               set(root, "monitor", monitor_json(cfg, redact)) ||
+              set(root, "topology", topology_json(cfg)) ||
               set(root, "consistency", consistency_json(cfg)) ||
               set(root, "workers", uint_(cfg->workers)) || set(root, "limits", limits_json(cfg)) ||
               set(root, "timeouts", timeouts_json(cfg)) || set(root, "logging", logging_json(cfg)) ||

@@ -28,6 +28,7 @@
     X(GP_ER_PROXY_STMT, 9008, "42000")       /* a bad gtidproxy_ statement or token */             \
     X(GP_ER_NOT_READY, 9009, "08S01")        /* primary never reached: cannot greet */             \
     X(GP_ER_OUT_OF_MEMORY, 9010, "HY001")                                                          \
+    X(GP_ER_TWO_PRIMARIES, 9011, "HY000")    /* two backends writable: primary refused */          \
     /* Server codes the proxy reuses. */                                                           \
     X(GP_ER_TOO_MANY_CONNECTIONS, 1040, "08004")                                                   \
     X(GP_ER_UNKNOWN_COM, 1047, "08S01")                                                            \

@@ -54,10 +54,10 @@ static void on_probe(uv_timer_t *t)
     struct app *app = t->data;
     char err[256];
     if (proxy_probe_primary(&app->px, err, sizeof err) != 0) {
-        log_warn("primary %s not reachable yet: %s", app->px.backends[app->px.primary].name, err);
+        log_warn("primary %s not reachable yet: %s", app->px.backends[proxy_primary(&app->px)].name, err);
         return;
     }
-    log_info("primary %s is %s", app->px.backends[app->px.primary].name, app->px.profile.version);
+    log_info("primary %s is %s", app->px.backends[proxy_primary(&app->px)].name, app->px.profile.version);
     uv_timer_stop(t);
 }
 
@@ -152,9 +152,9 @@ static int run(struct app *app, struct config *cfg)
      * are not refused; if it is down, start anyway and keep trying. */
     char why[256];
     if (proxy_probe_primary(&app->px, why, sizeof why) != 0)
-        log_warn("primary %s not reachable yet: %s", app->px.backends[app->px.primary].name, why);
+        log_warn("primary %s not reachable yet: %s", app->px.backends[proxy_primary(&app->px)].name, why);
     else
-        log_info("primary %s is %s", app->px.backends[app->px.primary].name,
+        log_info("primary %s is %s", app->px.backends[proxy_primary(&app->px)].name,
                  app->px.profile.version);
     app->px.mon.on_strong = on_strong;
     app->px.mon.on_strong_arg = app;

@@ -57,7 +57,9 @@ struct mon_thread {
     struct monitor *m;
     struct mon_backend *be;
     const struct backend_info *info;
-    bool primary;
+    size_t idx;
+    bool primary;            /* this backend is the primary (set each turn) */
+    int ro_logged;           /* replicas: read_only as last warned about, -1 never */
     MYSQL *my;               /* NULL: not connected */
     enum gtid_flavor flavor; /* of the server my is connected to */
     struct gtid_set scratch; /* the last set read, in that flavor */
@@ -86,6 +88,38 @@ static void mt_set_health(struct mon_thread *t, enum mon_health h)
     }
 }
 
+/*
+ * Feeds this backend's latest observation to the topology decision and
+ * publishes the result. One log line per change of state or primary.
+ */
+static void mt_topology(struct mon_thread *t, bool claims)
+{
+    struct monitor *m = t->m;
+    struct proxy *px = m->px;
+    const struct config *cfg = proxy_snap(px)->cfg;
+    pthread_mutex_lock(&m->topo_lock);
+    size_t was = m->topo.primary;
+    bool changed = topology_observe(&m->topo, t->idx, claims, proxy_now_ms(),
+                                    cfg->topology_confirm_ms, cfg->topology_follow);
+    if (changed) {
+        const char *const *names = (const char *const *)m->names;
+        topology_describe(&m->topo, names, m->topo_why, sizeof m->topo_why);
+        atomic_store(&px->primary_idx, m->topo.primary);
+        atomic_store(&px->writes_refused, m->topo.state == TOPO_SPLIT);
+        if (m->topo.primary != was)
+            log_warn("topology: writes now go to %s (was %s): it claimed the primary role for "
+                     "%u ms",
+                     names[m->topo.primary], names[was], cfg->topology_confirm_ms);
+        else if (m->topo.state == TOPO_SPLIT)
+            log_error("topology: %s; statements for the primary are refused until one of them "
+                      "is read_only or replicates",
+                      m->topo_why);
+        else
+            log_warn("topology: %s: %s", topo_state_name(m->topo.state), m->topo_why);
+    }
+    pthread_mutex_unlock(&m->topo_lock);
+}
+
 /* The round failed for the reason in t->err: drop the connection (the next
  * health check reconnects), remember why, mark the backend down. */
 static void mt_failed(struct mon_thread *t)
@@ -100,6 +134,7 @@ static void mt_failed(struct mon_thread *t)
     pthread_mutex_unlock(&t->be->lock);
     log_debug("monitor: %s: %s", t->info->name, t->err);
     mt_set_health(t, MON_DOWN);
+    mt_topology(t, false); /* unknown is no claim */
 }
 
 /* libmariadb takes whole seconds: round up, at least 1 (0 means "no limit"). */
@@ -275,6 +310,18 @@ static void mt_check(struct mon_thread *t, const struct config *cfg)
         t->repl_logged = st.replicating;
     }
     mt_set_health(t, MON_UP);
+    /* A writable server that replicates is a misconfigured replica, not a
+     * primary: warned about once, not followed (topology.h). */
+    bool claims = !ro && !st.applying && !st.receiving;
+    if (!t->primary && !claims && t->ro_logged != (int)ro) {
+        if (!ro)
+            log_warn("monitor: %s replicates with read_only=0: writes that bypass the proxy "
+                     "could diverge it, and it would count as a second primary if its "
+                     "replication stopped",
+                     t->info->name);
+        t->ro_logged = ro;
+    }
+    mt_topology(t, claims);
 }
 
 /* A replica's applied set replaces its known set. */
@@ -361,6 +408,7 @@ static void *mt_main(void *arg)
         /* Loaded every turn: a reload's intervals, timeouts and (at the
          * next connect) credentials apply without a restart. */
         const struct config *cfg = proxy_snap(m->px)->cfg;
+        t->primary = t->idx == proxy_primary(m->px);
         /* Strong look-ups first: a read waits on each, a check does not;
          * but a check overdue by a whole interval goes first, so a steady
          * stream of strong reads cannot starve it. */
@@ -411,15 +459,20 @@ int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, 
     }
     m->be = calloc(px->n_backends ? px->n_backends : 1, sizeof *m->be);
     m->threads = calloc(px->n_backends ? px->n_backends : 1, sizeof *m->threads);
-    if (!m->be || !m->threads) {
+    m->names = calloc(px->n_backends ? px->n_backends : 1, sizeof *m->names);
+    if (!m->be || !m->threads || !m->names) {
         free(m->be);
         free(m->threads);
+        free(m->names);
         m->be = NULL;
         m->threads = NULL;
+        m->names = NULL;
         snprintf(err, errlen, "monitor: out of memory");
         return -1;
     }
     m->n = px->n_backends;
+    for (size_t i = 0; i < m->n; i++)
+        m->names[i] = px->backends[i].name;
     for (size_t i = 0; i < m->n; i++) {
         struct mon_backend *b = &m->be[i];
         pthread_mutex_init(&b->lock, NULL);
@@ -428,6 +481,24 @@ int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, 
         atomic_init(&b->health, MON_UNKNOWN);
         atomic_init(&b->lag_ms, -1);
     }
+    pthread_mutex_init(&m->topo_lock, NULL);
+    if (topology_init(&m->topo, m->n, proxy_primary(px)) != 0) {
+        snprintf(err, errlen, "monitor: out of memory");
+        pthread_mutex_destroy(&m->topo_lock);
+        for (size_t i = 0; i < m->n; i++) {
+            gtid_set_free(&m->be[i].known);
+            pthread_mutex_destroy(&m->be[i].lock);
+        }
+        free(m->be);
+        free(m->threads);
+        free(m->names);
+        m->be = NULL;
+        m->threads = NULL;
+        m->names = NULL;
+        return -1;
+    }
+    snprintf(m->topo_why, sizeof m->topo_why, "%s is the primary",
+             px->backends[proxy_primary(px)].name);
     atomic_init(&m->stop, false);
     atomic_init(&m->strong_tickets, 0);
     gtid_set_init(&m->strong_set, flavor);
@@ -454,7 +525,9 @@ int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, 
         t->m = m;
         t->be = &m->be[i];
         t->info = &px->backends[i];
-        t->primary = i == px->primary;
+        t->idx = i;
+        t->primary = i == proxy_primary(px);
+        t->ro_logged = -1;
         t->flavor = flavor;
         gtid_set_init(&t->scratch, flavor);
         t->repl_logged = -1;
@@ -497,12 +570,16 @@ void monitor_free(struct monitor *m)
     }
     gtid_set_free(&m->strong_set);
     pthread_mutex_destroy(&m->strong_lock);
+    topology_free(&m->topo);
+    pthread_mutex_destroy(&m->topo_lock);
     pthread_mutex_destroy(&m->wake_lock);
     pthread_cond_destroy(&m->wake_cond);
     free(m->be);
     free(m->threads);
+    free(m->names);
     m->be = NULL;
     m->threads = NULL;
+    m->names = NULL;
     m->n = m->n_threads = 0;
 }
 
@@ -520,7 +597,7 @@ const char *monitor_unusable_why(struct monitor *m, size_t idx, unsigned max_lag
         return "down";
     if (!atomic_load(&b->applying))
         return "SQL thread stopped";
-    size_t p = m->px->primary;
+    size_t p = proxy_primary(m->px);
     if (!atomic_load(&b->replicating) && p < m->n && atomic_load(&m->be[p].health) == MON_UP)
         return "IO thread stopped";
     int64_t lag = atomic_load(&b->lag_ms);
@@ -625,4 +702,22 @@ int monitor_strong_result(struct monitor *m, uint64_t ticket, struct gtid_set *o
     }
     pthread_mutex_unlock(&m->strong_lock);
     return rc;
+}
+
+void monitor_topology(struct monitor *m, struct mon_topology *out)
+{
+    memset(out, 0, sizeof *out);
+    out->candidate = SIZE_MAX;
+    if (!m->be) {
+        out->primary = m->px ? proxy_primary(m->px) : 0;
+        return;
+    }
+    pthread_mutex_lock(&m->topo_lock);
+    out->state = m->topo.state;
+    out->primary = m->topo.primary;
+    out->candidate = m->topo.candidate;
+    out->since_ms = m->topo.state_since;
+    out->changes = m->topo.changes;
+    memcpy(out->why, m->topo_why, sizeof out->why);
+    pthread_mutex_unlock(&m->topo_lock);
 }

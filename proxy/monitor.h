@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "gtidproxy/gtid_set.h"
+#include "topology.h"
 
 #define MON_HEALTH_LIST(X)                                                                         \
     X(MON_UNKNOWN, "unknown") /* not checked yet */                                                \
@@ -103,7 +104,25 @@ struct monitor {
      * before monitor_start (which keeps them and resets everything else). */
     void (*on_strong)(void *arg);
     void *on_strong_arg;
+
+    /* Which backend is the primary (topology.h): every thread feeds its
+     * checks in; the decision is published to px->primary_idx and
+     * px->writes_refused. */
+    pthread_mutex_t topo_lock;
+    struct topology topo;
+    const char **names; /* the backends' names, for topology_describe */
+    char topo_why[256]; /* topology_describe() of the current state */
 };
+
+/* The topology decision as the admin API and ERR 9011 show it. */
+struct mon_topology {
+    enum topo_state state;
+    size_t primary, candidate; /* candidate: SIZE_MAX unless pending */
+    uint64_t since_ms;         /* proxy_now_ms() of the last change */
+    uint64_t changes;          /* primaries followed */
+    char why[256];
+};
+void monitor_topology(struct monitor *m, struct mon_topology *out);
 
 /* Sets up the table for px's backends (flavor of the empty sets: flavor)
  * and starts one thread per backend. m is zeroed or holds only on_strong

@@ -95,11 +95,11 @@ int proxy_init(struct proxy *px, struct config *cfg, char *err, size_t errlen)
         px->backends[i].name = b->name;
         px->backends[i].host = b->host;
         px->backends[i].port = b->port;
-        px->backends[i].role = b->role;
+        px->backends[i].config_role = b->role;
         atomic_init(&px->backends[i].weight, b->weight);
         pthread_mutex_init(&px->backends[i].err_lock, NULL);
         if (b->role == BACKEND_ROLE_PRIMARY)
-            px->primary = i;
+            atomic_init(&px->primary_idx, i);
         char why[256];
         if (proxy_resolve(&px->backends[i], why, sizeof why) != 0)
             log_warn("backend %s: %s (will retry when used)", b->name, why);
@@ -233,7 +233,7 @@ int proxy_reload(struct proxy *px, struct config *cfg, char *not_applied, size_t
 
 int proxy_probe_primary(struct proxy *px, char *err, size_t errlen)
 {
-    const struct backend_info *b = &px->backends[px->primary];
+    const struct backend_info *b = &px->backends[proxy_primary(px)];
     struct bauth_server srv;
     if (backend_probe(b->host, b->port, proxy_snap(px)->cfg->connect_timeout_ms, &srv, err,
                       errlen) != 0)

@@ -51,7 +51,7 @@ struct backend_info {
     char *name;
     char *host;
     uint16_t port;
-    enum backend_role role;
+    enum backend_role config_role; /* as configured; proxy_role() says what it is now */
     struct sockaddr_storage addr; /* resolved at start-up */
     bool resolved;
     _Atomic unsigned weight;
@@ -72,7 +72,12 @@ struct proxy {
     _Atomic(struct proxy_snapshot *) snap;
     struct backend_info *backends;
     size_t n_backends;
-    size_t primary;
+    /* Where writes go: the configured primary at first, then whichever
+     * backend the monitor's topology decision followed (topology.h). */
+    _Atomic size_t primary_idx;
+    /* Two backends claim the primary role: statements bound for the
+     * primary are refused (ERR 9011) until that is resolved. */
+    atomic_bool writes_refused;
 
     pthread_mutex_t profile_lock;
     bool have_profile;
@@ -105,6 +110,19 @@ void proxy_destroy(struct proxy *px);
 static inline struct proxy_snapshot *proxy_snap(struct proxy *px)
 {
     return atomic_load_explicit(&px->snap, memory_order_acquire);
+}
+
+/* The backend writes go to now. */
+static inline size_t proxy_primary(struct proxy *px)
+{
+    return atomic_load_explicit(&px->primary_idx, memory_order_acquire);
+}
+
+/* Backend idx's role now: the primary, or a replica (every other backend,
+ * whatever the config called it). */
+static inline enum backend_role proxy_role(struct proxy *px, size_t idx)
+{
+    return idx == proxy_primary(px) ? BACKEND_ROLE_PRIMARY : BACKEND_ROLE_REPLICA;
 }
 
 /*

@@ -382,7 +382,7 @@ static void login_ok(struct session *s, const uint8_t *ok, size_t n)
         return;
     }
     s->state = SESS_LOGIN_DB;
-    s->cmd_target = px_of(s)->primary;
+    s->cmd_target = proxy_primary(px_of(s));
     s->be[s->cmd_target] = bconn_open(s, s->cmd_target);
     if (!s->be[s->cmd_target])
         session_close(s, false, "out of memory");
@@ -517,7 +517,7 @@ void session__count_route(struct session *s, const struct bconn *b)
     }
     struct backend_info *bi = &px_of(s)->backends[b->idx];
     worker_stat_add(
-        &w->st.queries[bi->role == BACKEND_ROLE_PRIMARY ? WROUTE_PRIMARY : WROUTE_REPLICA], 1);
+        &w->st.queries[b->idx == proxy_primary(px_of(s)) ? WROUTE_PRIMARY : WROUTE_REPLICA], 1);
     if (s->cmd_read)
         atomic_fetch_add_explicit(&bi->reads, 1, memory_order_relaxed);
 }
@@ -525,6 +525,21 @@ void session__count_route(struct session *s, const struct bconn *b)
 /* Starts (or continues) the current command on backend idx. */
 void session__run_on(struct session *s, size_t idx)
 {
+    struct proxy *px = px_of(s);
+    if (atomic_load_explicit(&px->writes_refused, memory_order_acquire) &&
+        idx == proxy_primary(px)) {
+        /* Not sent anywhere: the statement did not run (a gate that fell
+         * back to the primary ends here too). */
+        struct mon_topology t;
+        monitor_topology(&px->mon, &t);
+        s->g.active = false;
+        s->g.phase = GPH_NONE;
+        session__count_route(s, NULL);
+        s->state = SESS_IDLE;
+        session__reply_error(s, GP_ER_TWO_PRIMARIES, "gtidproxy: refused: %s", t.why);
+        session__command_answered(s);
+        return;
+    }
     s->cmd_target = idx;
     s->state = SESS_WAIT_BACKEND;
     struct bconn *b = s->be[idx];
@@ -660,7 +675,7 @@ void session_backend_failed(struct session *s, struct bconn *b, int gp_err, cons
         session__mark_tried(s, b->idx);
         size_t next = session__pick_replica(s, false);
         if (next == SIZE_MAX)
-            next = px->primary;
+            next = proxy_primary(px);
         if (!session__was_tried(s, next)) {
             log_info("C#%u read moved to %s: %s failed: %s", s->id, px->backends[next].name, name,
                      why);
@@ -929,7 +944,7 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
     if (d.target == ROUTE_REPLICA && com == PROTO_COM_STMT_PREPARE) {
         size_t idx = session__pick_replica(s, true);
         if (idx == SIZE_MAX)
-            idx = px->primary;
+            idx = proxy_primary(px);
         log_debug("C#%u %s -> %s (%s)", s->id, proto_com_name(com), px->backends[idx].name, d.why);
         session__run_on(s, idx);
         return;
@@ -941,13 +956,13 @@ static void dispatch(struct session *s, const uint8_t *payload, size_t len, bool
         session__gate_begin(s, &cr.hint, SIZE_MAX);
         return;
     }
-    size_t idx = px->primary;
+    size_t idx = proxy_primary(px);
     switch (d.target) {
     case ROUTE_TRX:
-        idx = s->trx ? s->trx->idx : px->primary;
+        idx = s->trx ? s->trx->idx : proxy_primary(px);
         break;
     case ROUTE_LAST:
-        idx = s->last ? s->last->idx : px->primary;
+        idx = s->last ? s->last->idx : proxy_primary(px);
         break;
     default:
         break;

@@ -244,7 +244,7 @@ void session__cache_sending(struct session *s, const struct bconn *b)
      * before the read runs) means b has applied the need too. */
     if (rc == 0 && s->g.active)
         rc = gtid_set_union(&c->tag, &s->need);
-    if (rc == 0 && b->idx == px->primary) {
+    if (rc == 0 && b->idx == proxy_primary(px)) {
         /* Every write acknowledged through this proxy is on the primary. */
         rc = proxy_writes_copy(px, &s->scratch);
         if (rc == 0)

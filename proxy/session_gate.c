@@ -91,7 +91,7 @@ void session__gate_login(struct session *s)
  * read-your-writes silently, so the session then stays on the primary. */
 void session__track_write(struct session *s, struct bconn *b, const struct proto_ok *ok)
 {
-    if (!ok->has_session_state || b->idx != px_of(s)->primary)
+    if (!ok->has_session_state || b->idx != proxy_primary(px_of(s)))
         return;
     int rc = gate_ok_gtids(ok, &s->scratch);
     if (rc == 0)
@@ -141,7 +141,7 @@ static const char *replica_unusable(struct session *s, size_t i, uint64_t now, b
 {
     struct proxy *px = px_of(s);
     struct backend_info *b = &px->backends[i];
-    if (b->role != BACKEND_ROLE_REPLICA)
+    if (i == proxy_primary(px))
         return "not a replica";
     int admin = atomic_load_explicit(&b->admin, memory_order_relaxed);
     if (admin == BACKEND_OFFLINE)
@@ -197,7 +197,7 @@ static void fallback(struct session *s, const char *why)
             count(s, GATE_FB_PRIMARY);
             g->active = false;
             s->cmd_is_read = false; /* the primary is the last resort: no retry */
-            session__run_on(s, px_of(s)->primary);
+            session__run_on(s, proxy_primary(px_of(s)));
             return;
         case FALLBACK_REPLICA: {
             size_t idx = session__pick_replica(s, false);
@@ -251,7 +251,7 @@ static void explain_none_usable(struct session *s, uint64_t now)
     size_t n = (size_t)snprintf(s->g.why, sizeof s->g.why, "needs %s; no replica usable:",
                                 need[0] ? need : "nothing");
     for (size_t i = 0; i < px->n_backends && n < sizeof s->g.why; i++)
-        if (px->backends[i].role == BACKEND_ROLE_REPLICA)
+        if (i != proxy_primary(px))
             n += (size_t)snprintf(s->g.why + n, sizeof s->g.why - n, " %s %s,", bname(s, i),
                                   replica_unusable(s, i, now, true));
     if (n > 0 && n < sizeof s->g.why && s->g.why[n - 1] == ',')

@@ -221,12 +221,12 @@ bool session__stmt_route(struct session *s, size_t *idx)
     } else if (p->long_data_be != PSTMT_NONE) {
         *idx = p->long_data_be;
     } else if (s->route.in_trx) {
-        *idx = s->trx ? s->trx->idx : px->primary;
+        *idx = s->trx ? s->trx->idx : proxy_primary(px);
     } else if (!p->read || s->route.pins || s->route.autocommit_off ||
                com == PROTO_COM_STMT_SEND_LONG_DATA) {
         /* A read's long data goes to the primary and its EXECUTE follows:
          * the gate could not move data already sent to a replica. */
-        *idx = px->primary;
+        *idx = proxy_primary(px);
     } else {
         *idx = p->home; /* the gate prefers it when it is caught up */
         s->cmd_is_read = true;

@@ -150,9 +150,8 @@ static void run_ms(unsigned ms)
     proxy_sleep_ms(ms);
 }
 
-/* How often the proxy's log says `needle` (e.g. how many reads it moved to
- * another backend): printed with a case's result, for the reader. */
-static void print_log_count(const char *name, const char *needle)
+/* How often the proxy's log says `needle`. */
+static unsigned log_count(const char *needle)
 {
     size_t len = 0;
     char *log = proxy_log_read(&proxy, 0, &len);
@@ -162,7 +161,14 @@ static void print_log_count(const char *name, const char *needle)
          p += strlen(needle))
         n++;
     free(log);
-    printf("fault %s: proxy log: %u x \"%s\"\n", name, n, needle);
+    return n;
+}
+
+/* The same, printed with a case's result for the reader (e.g. how many
+ * reads it moved to another backend). */
+static void print_log_count(const char *name, const char *needle)
+{
+    printf("fault %s: proxy log: %u x \"%s\"\n", name, log_count(needle), needle);
 }
 
 /* ---- replica killed -9 ---- */
@@ -490,6 +496,45 @@ static void test_replica_promotion(void **state)
     }
     assert_true(caught_up(0, 1));
     finish("replica_promotion", RESTORED_RECOVERY_CAP_MS, &r);
+    /* Followed once, and never two primaries on the way. */
+    assert_int_equal(log_count("topology: writes now go to replica1 (was primary)"), 1);
+    assert_int_equal(log_count("more than one backend is writable"), 0);
+}
+
+/* How many errors with `code` the load saw. */
+static unsigned long code_count(const struct fault_report *r, unsigned code)
+{
+    for (int i = 0; i < r->n_codes; i++)
+        if (r->codes[i].code == code)
+            return r->codes[i].n;
+    return 0;
+}
+
+/* Replica1 turns writable and stops replicating while the primary stays
+ * writable: two backends claim the primary role. The proxy must not pick
+ * one: statements for the primary get 9011 ("not run") until replica1 is
+ * read_only and replicating again, and no write ever reaches replica1 (the
+ * end check on the primary would count it as lost). */
+static void test_two_primaries(void **state)
+{
+    (void)state;
+    skip_direct();
+    start_proxy(NULL);
+    start_load();
+    fault_load_mark_fault(load);
+    must_sql(1, "STOP SLAVE; SET GLOBAL read_only = 0");
+    run_ms(3000);
+    must_sql(1, "SET GLOBAL read_only = 1; START SLAVE");
+    fault_load_mark_restored(load);
+    run_ms(1000);
+    struct fault_report r;
+    finish("two_primaries", RESTORED_RECOVERY_CAP_MS, &r);
+    print_log_count("two_primaries", "topology:");
+    assert_int_equal(log_count("writes now go to"), 0);
+    if (code_count(&r, 9011) == 0)
+        fail_msg("no write was refused with 9011 while two backends were writable");
+    if (code_count(&r, 9011) != r.errors)
+        fail_msg("errors other than 9011 while two backends were writable");
 }
 
 /* ---- main ---- */
@@ -522,6 +567,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_replica_sql_error, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(test_primary_restart, case_setup, case_teardown),
         cmocka_unit_test_setup_teardown(test_replica_promotion, case_setup, promotion_teardown),
+        cmocka_unit_test_setup_teardown(test_two_primaries, case_setup, case_teardown),
     };
     const size_t n = sizeof all / sizeof all[0];
     if (argc != 2) {

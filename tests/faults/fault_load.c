@@ -18,7 +18,7 @@
  *                 STALE read. A SELECT that fails is an error, not stale.
  *   not run       an ERR that says the statement did not take effect: the
  *                 proxy's 9001 ("could not be reached ... the statement did
- *                 not run"), 9004-9009, 1040, and any server error (an
+ *                 not run"), 9004-9009, 9011, 1040, and any server error (an
  *                 autocommit INSERT that gets an ERR is rolled back). The
  *                 row must NOT be there at the end.
  *   unknown       9002 (died while running: outcome unknown), 9003, 9010,
@@ -48,7 +48,7 @@
  * is counted as stale too.
  *
  * Error codes outside README "Error codes" (1040 1043 1045 1047 1153 1156
- * 1243 9001-9010) and outside the server's own ranges (1000-1999,
+ * 1243 9001-9011) and outside the server's own ranges (1000-1999,
  * 3000-4999) are "undocumented" and fail the case: in practice these are the
  * client library's 2006/2013 (the proxy closed a session) and codes the
  * proxy invented. After a client-library error the thread opens a new
@@ -152,7 +152,7 @@ bool fault_code_documented(unsigned code)
     for (size_t i = 0; i < sizeof proxy_codes / sizeof proxy_codes[0]; i++)
         if (code == proxy_codes[i])
             return true;
-    if (code >= 9001 && code <= 9010)
+    if (code >= 9001 && code <= 9011)
         return true;
     return (code >= 1000 && code < 2000) || (code >= 3000 && code < 5000);
 }

@@ -232,8 +232,13 @@ static void client_addr(MYSQL *m, char *out, size_t len)
 static const struct au_field status_fields[] = {
     {"version", AU_STR},      {"started_at", AU_STR},  {"uptime_ms", AU_INT}, {"workers", AU_INT},
     {"draining", AU_BOOL},    {"flavor", AU_STR},      {"clients", AU_OBJ},   {"queries", AU_OBJ},
-    {"client_bytes", AU_OBJ}, {"writes_gtid", AU_STR}, {"config", AU_OBJ},
+    {"client_bytes", AU_OBJ}, {"writes_gtid", AU_STR}, {"topology", AU_OBJ}, {"config", AU_OBJ},
 };
+static const struct au_field topology_fields[] = {{"primary", AU_STR},
+                                                  {"state", AU_STR},
+                                                  {"reason", AU_STR},
+                                                  {"since", AU_STR | AU_NULL},
+                                                  {"primaries_followed", AU_INT}};
 static const struct au_field clients_fields[] = {
     {"current", AU_INT}, {"total", AU_INT}, {"rejected", AU_INT}};
 static const struct au_field queries_fields[] = {
@@ -330,6 +335,9 @@ static void check_status_shape(json_t *st, const struct proxy_proc *p)
     AU_FIELDS(st, "queries", queries_fields);
     AU_FIELDS(st, "client_bytes", bytes_fields);
     AU_FIELDS(st, "config", status_config_fields);
+    AU_FIELDS(st, "topology", topology_fields);
+    au_expect_str(st, "topology.primary", "primary");
+    au_expect_str(st, "topology.state", "stable");
     au_expect_str(st, "version", GTIDPROXY_VERSION);
     au_expect_time(st, "started_at");
     au_expect_time(st, "config.loaded_at");
@@ -1194,6 +1202,7 @@ static void test_config_redacted(void **state)
         {"users", AU_ARR},
         {"backend_credentials", AU_OBJ},
         {"monitor", AU_OBJ},
+        {"topology", AU_OBJ},
         {"consistency", AU_OBJ},
         {"workers", AU_INT},
         {"limits", AU_OBJ},

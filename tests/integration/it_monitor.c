@@ -164,7 +164,7 @@ static int group_setup(void **state)
     log_set_level(cfg->log_level);
     if (proxy_init(&px, cfg, err, sizeof err) != 0)
         fail_msg("proxy_init: %s", err);
-    assert_int_equal(px.primary, PRIMARY);
+    assert_int_equal(proxy_primary(&px), PRIMARY);
 
     primary_conn = cluster_connect(&env, 0);
     cluster_exec(primary_conn, "CREATE TABLE IF NOT EXISTS gtidproxy_test.monitor_w "

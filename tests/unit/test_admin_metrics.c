@@ -188,6 +188,13 @@ static const struct simple_family status_families[] = {
 /* clang-format on */
 
 /* clang-format off */
+static const struct simple_family topology_families[] = {
+    {"gtidproxy_topology_primary_changes_total", "counter",
+     "Times writes moved to a promoted backend.", {"topology", "primaries_followed"}, 1},
+};
+/* clang-format on */
+
+/* clang-format off */
 static const struct simple_family reload_families[] = {
     {"gtidproxy_config_reloads_total", "counter", "Configuration reloads applied.",
      {"config", "reloads"}, 1},
@@ -215,6 +222,14 @@ static void render_status(FILE *f, const json_t *st)
         const char *labels[] = {"route", route};
         sample_json(f, "gtidproxy_queries_total", labels, 1, v, 1);
     }
+    simple_families(f, st, topology_families, 1);
+    family(f, "gtidproxy_topology_writes_refused", "gauge",
+           "1 while more than one backend is writable and statements for the primary are "
+           "refused (9011).");
+    const char *state = st ? json_string_value(jpath(st, (const char *const[]){"topology", "state", NULL}))
+                           : NULL;
+    if (state)
+        sample_num(f, "gtidproxy_topology_writes_refused", NULL, 0, strcmp(state, "split") == 0);
     simple_families(f, st, reload_families, sizeof reload_families / sizeof reload_families[0]);
 }
 
@@ -587,6 +602,8 @@ static const struct {
     {"gtidproxy_client_bytes_received_total", "counter"},
     {"gtidproxy_client_bytes_sent_total", "counter"},
     {"gtidproxy_queries_total", "counter"},
+    {"gtidproxy_topology_primary_changes_total", "counter"},
+    {"gtidproxy_topology_writes_refused", "gauge"},
     {"gtidproxy_config_reloads_total", "counter"},
     {"gtidproxy_config_reload_failures_total", "counter"},
     {"gtidproxy_backend_up", "gauge"},
@@ -872,6 +889,8 @@ static void fill_random(struct admin_snapshot *s)
     st->bytes_out = rnd_mag(64);
     st->reloads = rnd_mag(64);
     st->reload_failures = rnd_mag(64);
+    st->topology.changes = rnd_mag(64);
+    st->topology.state = (enum topo_state)(rnd() % 3);
 
     s->n_backends = (size_t)(rnd() % 5);
     for (size_t i = 0; i < s->n_backends; i++) {

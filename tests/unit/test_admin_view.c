@@ -259,7 +259,7 @@ static void test_status(void **state)
     want_keys(s, "",
               (const char *const[]){"version", "started_at", "uptime_ms", "workers", "draining",
                                     "flavor", "clients", "queries", "client_bytes", "writes_gtid",
-                                    "config", NULL});
+                                    "topology", "config", NULL});
     want_str(s, "version", GTIDPROXY_VERSION);
     want_str(s, "started_at", "2026-11-27T10:00:00.123Z");
     assert_true(json_integer_value(at(s, "uptime_ms")) >= 0);
@@ -283,7 +283,38 @@ static void test_status(void **state)
     want_str(s, "config.loaded_at", "2026-11-27T10:00:01.123Z");
     want_int(s, "config.reloads", 2);
     want_int(s, "config.reload_failures", 1);
+    want_keys(s, "topology",
+              (const char *const[]){"primary", "state", "reason", "since", "primaries_followed",
+                                    NULL});
+    want_str(s, "topology.primary", "primary");
+    want_str(s, "topology.state", "stable");
+    want_null(s, "topology.since");
+    want_int(s, "topology.primaries_followed", 0);
     json_decref(s);
+
+    /* After a promotion was followed and while two backends are writable. */
+    struct monitor *m = &f->px.mon;
+    assert_int_equal(topology_init(&m->topo, m->n, PRIMARY), 0);
+    m->topo.primary = REPLICA1;
+    m->topo.changes = 1;
+    m->topo.state = TOPO_SPLIT;
+    m->topo.state_since = proxy_now_ms();
+    snprintf(m->topo_why, sizeof m->topo_why, "more than one backend is writable");
+    atomic_store(&f->px.primary_idx, REPLICA1);
+    s = admin_view_status(&f->a);
+    want_str(s, "topology.primary", "replica1");
+    want_str(s, "topology.state", "split");
+    want_str(s, "topology.reason", "more than one backend is writable");
+    assert_true(json_is_string(at(s, "topology.since")));
+    want_int(s, "topology.primaries_followed", 1);
+    json_decref(s);
+    json_t *b = admin_view_backends(&f->a);
+    want_str(b, "backends.0.role", "replica");
+    want_str(b, "backends.1.role", "primary");
+    json_decref(b);
+    topology_free(&m->topo);
+    atomic_store(&f->px.primary_idx, PRIMARY);
+    memset(&m->topo, 0, sizeof m->topo);
 
     /* Draining, and nothing written yet is "" (not null). */
     atomic_store(&f->px.draining, true);

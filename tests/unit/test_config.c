@@ -47,6 +47,8 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(cfg->fallback[0], FALLBACK_PRIMARY);
     assert_int_equal(cfg->max_packet_size, 67108864);
     assert_int_equal(cfg->log_level, LOG_INFO);
+    assert_true(cfg->topology_follow);
+    assert_int_equal(cfg->topology_confirm_ms, 3000);
     config_free(cfg);
 }
 
@@ -114,6 +116,11 @@ static const struct bad_case bad_cases[] = {
      "(33554432), got 100000"},
     {NULL, ", \"cache\": {\"max_entry_bytes\": 10}",
      "t.json: cache.max_entry_bytes: must be 1024-1073741824, got 10"},
+    {NULL, ", \"topology\": {\"follow\": \"yes\"}",
+     "t.json: topology.follow: must be true or false, got \"yes\""},
+    {NULL, ", \"topology\": {\"confirm_ms\": 600001}",
+     "t.json: topology.confirm_ms: must be 0-600000, got 600001"},
+    {NULL, ", \"topology\": {\"promote\": true}", "t.json: topology.promote: unknown key"},
 };
 
 static void test_bad_values_name_key_and_problem(void **state)
