@@ -116,6 +116,9 @@ struct config {
     char *monitor_user, *monitor_password;
     unsigned monitor_interval_ms;
     unsigned gtid_poll_interval_ms;
+    /* Health hysteresis (mon_health.h): failed checks in a row before a
+     * backend is down, good ones in a row before a down one is up. */
+    unsigned monitor_fall_checks, monitor_rise_checks;
     enum consistency_level default_level;
     unsigned wait_timeout_ms;
     enum fallback_step fallback[CONFIG_MAX_FALLBACK];
