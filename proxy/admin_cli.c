@@ -275,11 +275,13 @@ static void format_header(struct fmt *f, const json_t *st)
             total, rej, queries, *writes ? writes : "(none)");
 }
 
+/* STATE is the combined state (admin, health, replication); HEALTH the
+ * monitor's own, which tells a suspect or recovering primary apart. */
 static const struct column backend_cols[] = {
-    {"NAME", false},  {"ROLE", false},       {"STATE", false},    {"ADMIN", false},
-    {"LAG(s)", true}, {"BEHIND(trx)", true}, {"KNOWN-AGE", true}, {"CONN", true},
-    {"READS", true},  {"WAITS", true},       {"AVG-WAIT", true},  {"TIMEOUTS", true},
-    {"WHY", false},
+    {"NAME", false},    {"ROLE", false},  {"STATE", false},      {"HEALTH", false},
+    {"ADMIN", false},   {"LAG(s)", true}, {"BEHIND(trx)", true}, {"KNOWN-AGE", true},
+    {"CONN", true},     {"READS", true},  {"WAITS", true},       {"AVG-WAIT", true},
+    {"TIMEOUTS", true}, {"WHY", false},
 };
 #define BACKEND_NCOLS (sizeof backend_cols / sizeof backend_cols[0])
 
@@ -290,12 +292,19 @@ static void backend_row(struct fmt *f, const json_t *be, size_t idx, struct row 
         const char *path;
         enum kind kind;
     } fields[BACKEND_NCOLS] = {
-        {"name", K_STR},         {"role", K_STR},
-        {"state", K_STR},        {"admin_state", K_STR},
-        {"lag.seconds", K_NUM},  {"lag.transactions", K_INT},
-        {"known_age_ms", K_DUR}, {"connections.open", K_INT},
-        {"reads", K_INT},        {"waits.count", K_INT},
-        {"waits.avg_ms", K_MS},  {"waits.timeouts", K_INT},
+        {"name", K_STR},
+        {"role", K_STR},
+        {"state", K_STR},
+        {"health", K_STR},
+        {"admin_state", K_STR},
+        {"lag.seconds", K_NUM},
+        {"lag.transactions", K_INT},
+        {"known_age_ms", K_DUR},
+        {"connections.open", K_INT},
+        {"reads", K_INT},
+        {"waits.count", K_INT},
+        {"waits.avg_ms", K_MS},
+        {"waits.timeouts", K_INT},
         {"why", K_STR},
     };
     char where[48];

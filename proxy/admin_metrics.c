@@ -506,6 +506,22 @@ static void render_backends(struct out *o, const struct admin_snapshot *s)
         }
     }
 
+    family(o, "gtidproxy_backend_health", "gauge",
+           "1 for the monitor's health of the backend (unknown, up, suspect, down), 0 for the "
+           "others.");
+    for (size_t i = 0; i < n; i++) {
+        const struct admin_snap_backend *b = &s->backends[i];
+        for (size_t h = 0; h < MON_HEALTH_N; h++) {
+            const struct lbl l[] = {name[i], own("state", mon_health_name((enum mon_health)h))};
+            sample_u64(o, LIT("gtidproxy_backend_health"), l, 2, b->health == h);
+        }
+    }
+    family(o, "gtidproxy_backend_health_transitions_total", "counter",
+           "Changes of the monitor's health of the backend.");
+    for (size_t i = 0; i < n; i++)
+        sample_u64(o, LIT("gtidproxy_backend_health_transitions_total"), &name[i], 1,
+                   s->backends[i].health_transitions);
+
     for (size_t k = 0; k < sizeof backend_families / sizeof backend_families[0]; k++) {
         const struct backend_family *t = &backend_families[k];
         family(o, t->name, t->type, t->help);

@@ -16,6 +16,8 @@ _Static_assert(sizeof((struct backend_info *)0)->last_error <= ADMIN_SNAP_TEXT,
                "the data plane's last error fits the snapshot");
 _Static_assert(sizeof((struct mon_backend *)0)->last_error <= ADMIN_SNAP_TEXT,
                "the monitor's last error fits the snapshot");
+_Static_assert(sizeof((struct mon_backend *)0)->health_reason <= ADMIN_SNAP_TEXT,
+               "the monitor's health reason fits the snapshot");
 
 const char *admin_bstate_name(enum admin_bstate s)
 {
@@ -102,6 +104,8 @@ struct mon_read {
     uint64_t known_at_ms; /* 0: never read from the server */
     char last_error[ADMIN_SNAP_TEXT];
     uint64_t last_error_ms;
+    struct mon_health_state hs; /* the state machine, and its reason: */
+    char health_reason[ADMIN_SNAP_TEXT];
 };
 
 /*
@@ -141,41 +145,72 @@ static int mon_read(struct proxy *px, size_t idx, struct admin_snap_backend *o,
     memcpy(o->version, b->version, sizeof o->version);
     memcpy(r->last_error, b->last_error, sizeof b->last_error);
     r->last_error_ms = b->last_error_ms;
+    r->hs = b->hs;
+    memcpy(r->health_reason, b->health_reason, sizeof b->health_reason);
     pthread_mutex_unlock(&b->lock);
     o->version[sizeof o->version - 1] = '\0';
     r->last_error[sizeof b->last_error - 1] = '\0';
+    r->health_reason[sizeof b->health_reason - 1] = '\0';
     return rc;
 }
 
-/* The backend's state and why (README: first match wins). */
-static void backend_state(struct proxy *px, size_t idx, enum mon_health health,
-                          const struct mon_read *r, unsigned max_lag_ms,
+/*
+ * The monitor's health, its reason and since when. `health` is the atomic
+ * workers read; the reason the monitor stored with it is used when it was
+ * made for that state (the atomic is published just after the lock is
+ * released), else one is derived from the last error.
+ */
+static void backend_health(const struct mon_read *r, enum mon_health health, uint64_t now_ms,
+                           int64_t unix_now, struct admin_snap_backend *o)
+{
+    o->health = health;
+    o->has_health_reason = health != MON_UP;
+    if (!o->has_health_reason)
+        o->health_reason[0] = '\0';
+    else if (r->hs.state == health && r->health_reason[0])
+        copy_text(o->health_reason, sizeof o->health_reason, r->health_reason);
+    else if (health == MON_UNKNOWN)
+        copy_text(o->health_reason, sizeof o->health_reason, "not checked yet");
+    else
+        copy_text(o->health_reason, sizeof o->health_reason,
+                  r->last_error[0] ? r->last_error : "not reachable");
+    o->health_since_known = r->hs.since_ms != 0;
+    if (o->health_since_known) {
+        uint64_t age = now_ms > r->hs.since_ms ? now_ms - r->hs.since_ms : 0;
+        o->health_since_unix_ms = unix_now - (int64_t)age;
+    }
+    o->health_transitions = r->hs.transitions;
+}
+
+/* The backend's state and why (README: first match wins). A suspect
+ * replica gets no reads: "lagging", why "suspect: <reason>"; a suspect
+ * primary still takes every write: "up". */
+static void backend_state(struct proxy *px, size_t idx, unsigned max_lag_ms,
                           struct admin_snap_backend *o)
 {
     const char *why;
     enum admin_bstate st;
-    const char *mon_err = r->last_error[0] ? r->last_error : "not reachable";
     if (o->admin == BACKEND_OFFLINE) {
         st = ADMIN_BSTATE_OFFLINE;
         why = "taken offline by the admin API";
     } else if (o->admin == BACKEND_DRAINING) {
         st = ADMIN_BSTATE_DRAINING;
         why = "draining: no new sessions read here";
-    } else if (health == MON_DOWN) {
+    } else if (o->health == MON_DOWN) {
         st = ADMIN_BSTATE_DOWN;
-        why = mon_err;
-    } else if (health == MON_UNKNOWN) {
+        why = o->health_reason;
+    } else if (o->health == MON_UNKNOWN) {
         st = ADMIN_BSTATE_UNKNOWN;
-        why = "not checked yet";
+        why = o->health_reason;
     } else {
         st = ADMIN_BSTATE_UP;
         why = NULL;
         if (o->role == BACKEND_ROLE_REPLICA) {
             const char *u = monitor_unusable_why(&px->mon, idx, max_lag_ms);
             /* The monitor may have marked it down since health was read. */
-            if (u && strcmp(u, "down") == 0) {
+            if (u && strncmp(u, "down: ", 6) == 0) {
                 st = ADMIN_BSTATE_DOWN;
-                why = mon_err;
+                why = u + 6;
             } else if (u) {
                 st = ADMIN_BSTATE_LAGGING;
                 why = u;
@@ -240,9 +275,10 @@ static int take_backend(struct proxy *px, size_t idx, unsigned max_lag_ms, uint6
     }
     struct mon_backend *mb = r.monitored ? &px->mon.be[idx] : NULL;
 
-    o->health = mb ? (enum mon_health)atomic_load(&mb->health) : MON_UNKNOWN;
+    backend_health(&r, mb ? (enum mon_health)atomic_load(&mb->health) : MON_UNKNOWN, now_ms,
+                   unix_now, o);
     o->admin = (enum backend_admin)atomic_load(&b->admin);
-    backend_state(px, idx, o->health, &r, max_lag_ms, o);
+    backend_state(px, idx, max_lag_ms, o);
 
     /* Read-only and the replication threads are known once a health
      * check succeeded (checked_ms set with them). */

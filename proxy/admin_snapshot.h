@@ -6,7 +6,8 @@
  * reads shared state itself.
  *
  *   atomics (proxy, backend_info, mon_backend, workers' counters) ─ relaxed loads ─┐
- *   mon_backend.lock: version, flavor, last_error, known (distance; text)        ├─▶ struct
+ *   mon_backend.lock: version, flavor, last_error, health state and reason,      │
+ *                     known (distance; text)                                     ├─▶ struct
  *   backend_info.err_lock: the data plane's last error                           │   admin_snapshot
  *   cache_stats() + workers' cache counters; px->writes (text only)             ─┘
  *
@@ -111,7 +112,12 @@ struct admin_snap_backend {
     bool has_why; /* false only for "up" */
     char why[ADMIN_SNAP_TEXT];
     enum backend_admin admin;
-    enum mon_health health;
+    enum mon_health health; /* the monitor's (mon_health.h) */
+    bool has_health_reason; /* false only for health "up" */
+    char health_reason[ADMIN_SNAP_TEXT];
+    bool health_since_known; /* the monitor started: it says since when */
+    int64_t health_since_unix_ms;
+    uint64_t health_transitions;
     bool checked; /* a health check succeeded: read_only and io/sql_running hold */
     bool read_only, io_running, sql_running;
     unsigned weight;

@@ -175,6 +175,11 @@ static json_t *backend_json(const struct admin_snap_backend *b)
     rc |= put(o, "why", b->has_why ? json_string(b->why) : json_null());
     rc |= put(o, "admin_state", json_string(backend_admin_name(b->admin)));
     rc |= put(o, "health", json_string(mon_health_name(b->health)));
+    rc |=
+        put(o, "health_reason", b->has_health_reason ? json_string(b->health_reason) : json_null());
+    rc |=
+        put(o, "health_since", b->health_since_known ? jiso(b->health_since_unix_ms) : json_null());
+    rc |= put(o, "health_transitions", jcount(b->health_transitions));
     rc |= put(o, "read_only", jbool_or_null(b->checked, b->read_only));
     rc |= put(o, "weight", jcount(b->weight));
 

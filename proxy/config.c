@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "json_check.h"
+#include "mon_health.h"
 #include "query_rules.h"
 
 #include <jansson.h>
@@ -284,8 +285,9 @@ static int load_credentials(struct jcheck *c, const json_t *root, const char *ke
 
 static int load_monitor(struct jcheck *c, const json_t *root, struct config *cfg)
 {
-    static const char *const keys[] = {"user", "password", "interval_ms", "gtid_poll_interval_ms",
-                                       NULL};
+    static const char *const keys[] = {
+        "user",        "password",    "interval_ms", "gtid_poll_interval_ms",
+        "fall_checks", "rise_checks", NULL};
     const json_t *o = json_object_get(root, "monitor");
     if (!o)
         return jcheck_fail(c, "monitor", "missing (required)");
@@ -295,7 +297,11 @@ static int load_monitor(struct jcheck *c, const json_t *root, struct config *cfg
                    get_u32(c, o, "monitor", "interval_ms", false, 10, 60000, 1000,
                            &cfg->monitor_interval_ms) != 0 ||
                    get_u32(c, o, "monitor", "gtid_poll_interval_ms", false, 1, 60000, 50,
-                           &cfg->gtid_poll_interval_ms) != 0
+                           &cfg->gtid_poll_interval_ms) != 0 ||
+                   get_u32(c, o, "monitor", "fall_checks", false, MON_HEALTH_CHECKS_MIN,
+                           MON_HEALTH_CHECKS_MAX, 3, &cfg->monitor_fall_checks) != 0 ||
+                   get_u32(c, o, "monitor", "rise_checks", false, MON_HEALTH_CHECKS_MIN,
+                           MON_HEALTH_CHECKS_MAX, 2, &cfg->monitor_rise_checks) != 0
                ? -1
                : 0;
 }

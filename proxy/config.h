@@ -118,6 +118,9 @@ struct config {
     unsigned gtid_poll_interval_ms;
     bool topology_follow;         /* move writes to a promoted replica */
     unsigned topology_confirm_ms; /* how long it must claim the role first */
+    /* Health hysteresis (mon_health.h): failed checks in a row before a
+     * backend is down, good ones in a row before a down one is up. */
+    unsigned monitor_fall_checks, monitor_rise_checks;
     enum consistency_level default_level;
     unsigned wait_timeout_ms;
     enum fallback_step fallback[CONFIG_MAX_FALLBACK];

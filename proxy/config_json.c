@@ -133,7 +133,9 @@ static json_t *monitor_json(const struct config *cfg, bool redact)
     int bad = !o || set(o, "user", str(cfg->monitor_user)) ||
               set(o, "password", secret(cfg->monitor_password, redact)) ||
               set(o, "interval_ms", uint_(cfg->monitor_interval_ms)) ||
-              set(o, "gtid_poll_interval_ms", uint_(cfg->gtid_poll_interval_ms));
+              set(o, "gtid_poll_interval_ms", uint_(cfg->gtid_poll_interval_ms)) ||
+              set(o, "fall_checks", uint_(cfg->monitor_fall_checks)) ||
+              set(o, "rise_checks", uint_(cfg->monitor_rise_checks));
     return done(o, bad);
 }
 

@@ -14,11 +14,16 @@
  *       monitor_strong_request broadcast it)
  *
  * Failure handling: any failed connect or query closes the connection and
- * marks the backend MON_DOWN with the reason; the next health check (not the
+ * counts as a failed check with the reason; the next health check (not the
  * next poll: a dead server is not worth 50 connects a second) connects again.
  * A strong look-up connects at once when it must, since a read waits on it.
- * One log line per change of health or replication state, never one per
- * failed round.
+ * Every answered health check, poll and strong look-up counts as a good
+ * check. Health follows the checks with hysteresis (mon_health.h: up,
+ * suspect after one failure, down after monitor.fall_checks in a row, up
+ * again after monitor.rise_checks good ones in a row, both read from the
+ * config snapshot at each check). One log line per change of health (old
+ * and new state, the run of checks, the reason) or replication state,
+ * never one per check.
  *
  * Every libmariadb call is bounded by the connect/read/write timeouts, so a
  * hung backend delays monitor_stop by at most one of them (whole seconds:
@@ -39,18 +44,6 @@
 #include "monitor_parse.h"
 #include "proxy.h"
 
-const char *mon_health_name(enum mon_health h)
-{
-    switch (h) {
-#define MON_HEALTH_CASE(name, text)                                                                \
-    case name:                                                                                     \
-        return text;
-        MON_HEALTH_LIST(MON_HEALTH_CASE)
-#undef MON_HEALTH_CASE
-    }
-    return "?";
-}
-
 /* One backend's thread: its connection and scratch space. Owned by the
  * thread, which frees it when it ends. */
 struct mon_thread {
@@ -70,22 +63,37 @@ struct mon_thread {
 
 /* ---- the thread's rounds ---- */
 
-static void mt_set_health(struct mon_thread *t, enum mon_health h)
+/* Counts one check (ok: the backend answered; else t->err says why) and
+ * logs the transition it caused, if any. */
+static void mt_health(struct mon_thread *t, bool ok)
 {
-    int old = atomic_exchange(&t->be->health, (int)h);
-    if (old == (int)h)
+    const struct config *cfg = proxy_snap(t->m->px)->cfg;
+    unsigned fall = cfg->monitor_fall_checks, rise = cfg->monitor_rise_checks;
+    struct mon_backend *be = t->be;
+    char version[sizeof be->version];
+
+    pthread_mutex_lock(&be->lock);
+    enum mon_health old = be->hs.state;
+    bool changed = mon_health_step(&be->hs, ok, fall, rise, proxy_now_ms());
+    struct mon_health_state hs = be->hs;
+    mon_health_reason(&hs, fall, rise, be->last_error, be->health_reason, sizeof be->health_reason);
+    memcpy(version, be->version, sizeof version);
+    pthread_mutex_unlock(&be->lock);
+    atomic_store(&be->health_fails, hs.fails);
+    atomic_store(&be->health, (int)hs.state);
+    if (!changed)
         return;
+
     const struct backend_info *b = t->info;
-    if (h == MON_DOWN) {
-        log_warn("monitor: %s %s:%u is down: %s", b->name, b->host, b->port, t->err);
-    } else {
-        char version[sizeof t->be->version];
-        pthread_mutex_lock(&t->be->lock);
-        memcpy(version, t->be->version, sizeof version);
-        pthread_mutex_unlock(&t->be->lock);
-        log_info("monitor: %s %s:%u is %s (%s, read_only=%d)", b->name, b->host, b->port,
-                 mon_health_name(h), version, (int)atomic_load(&t->be->read_only));
-    }
+    unsigned n = mon_health_count(&hs);
+    if (hs.state == MON_UP)
+        log_info("monitor: %s %s:%u %s -> up after %u good check%s (%s, read_only=%d)", b->name,
+                 b->host, b->port, mon_health_name(old), n, n == 1 ? "" : "s", version,
+                 (int)atomic_load(&be->read_only));
+    else
+        log_warn("monitor: %s %s:%u %s -> %s after %u failed check%s: %s", b->name, b->host,
+                 b->port, mon_health_name(old), mon_health_name(hs.state), n, n == 1 ? "" : "s",
+                 t->err);
 }
 
 /*
@@ -121,7 +129,7 @@ static void mt_topology(struct mon_thread *t, bool claims)
 }
 
 /* The round failed for the reason in t->err: drop the connection (the next
- * health check reconnects), remember why, mark the backend down. */
+ * health check reconnects), remember why, count a failed check. */
 static void mt_failed(struct mon_thread *t)
 {
     if (t->my) {
@@ -133,7 +141,7 @@ static void mt_failed(struct mon_thread *t)
     t->be->last_error_ms = proxy_now_ms();
     pthread_mutex_unlock(&t->be->lock);
     log_debug("monitor: %s: %s", t->info->name, t->err);
-    mt_set_health(t, MON_DOWN);
+    mt_health(t, false);
     mt_topology(t, false); /* unknown is no claim */
 }
 
@@ -309,7 +317,7 @@ static void mt_check(struct mon_thread *t, const struct config *cfg)
                      st.rows ? "replication threads not both running" : "no replication set up");
         t->repl_logged = st.replicating;
     }
-    mt_set_health(t, MON_UP);
+    mt_health(t, true);
     /* A writable server that replicates is a misconfigured replica, not a
      * primary: warned about once, not followed (topology.h). */
     bool claims = !ro && !st.applying && !st.receiving;
@@ -333,6 +341,7 @@ static void mt_poll(struct mon_thread *t)
         return;
     }
     mt_publish_known(t);
+    mt_health(t, true);
 }
 
 static bool mt_strong_pending(const struct mon_thread *t)
@@ -359,11 +368,11 @@ static void mt_strong(struct mon_thread *t, const struct config *cfg)
     }
     if (ok) {
         mt_publish_known(t);
-        /* It answered a query: up again if it was down (the rest of the
-         * check follows when it is due). */
-        mt_set_health(t, MON_UP);
+        /* It answered a query: a good check (the rest of the health check
+         * follows when it is due). */
+        mt_health(t, true);
     } else {
-        mt_failed(t); /* before on_strong: workers then see the primary down */
+        mt_failed(t); /* before on_strong: workers then see the primary's new health */
     }
 
     pthread_mutex_lock(&m->strong_lock);
@@ -478,7 +487,10 @@ int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, 
         pthread_mutex_init(&b->lock, NULL);
         gtid_set_init(&b->known, flavor);
         b->flavor = flavor;
+        mon_health_init(&b->hs, proxy_now_ms());
+        snprintf(b->health_reason, sizeof b->health_reason, "not checked yet");
         atomic_init(&b->health, MON_UNKNOWN);
+        atomic_init(&b->health_fails, 0);
         atomic_init(&b->lag_ms, -1);
     }
     pthread_mutex_init(&m->topo_lock, NULL);
@@ -585,6 +597,23 @@ void monitor_free(struct monitor *m)
 
 /* ---- what workers ask ---- */
 
+/* "suspect: <reason>" and the like: long enough for any reason. */
+static _Thread_local char why_buf[sizeof((struct mon_backend *)0)->health_reason + 16];
+
+/* "<state>: <health reason>" in this thread's why_buf. The reason stored
+ * is the one made for hs.state, which may already be ahead of h (the atomic
+ * is published after the lock is released): then the last error says it. */
+static const char *health_why(struct mon_backend *b, int h)
+{
+    pthread_mutex_lock(&b->lock);
+    const char *reason = b->health_reason;
+    if ((int)b->hs.state != h || !reason[0])
+        reason = b->last_error[0] ? b->last_error : "not reachable";
+    snprintf(why_buf, sizeof why_buf, "%s: %s", mon_health_name((enum mon_health)h), reason);
+    pthread_mutex_unlock(&b->lock);
+    return why_buf;
+}
+
 const char *monitor_unusable_why(struct monitor *m, size_t idx, unsigned max_lag_ms)
 {
     if (idx >= m->n)
@@ -592,9 +621,9 @@ const char *monitor_unusable_why(struct monitor *m, size_t idx, unsigned max_lag
     struct mon_backend *b = &m->be[idx];
     int h = atomic_load(&b->health);
     if (h == MON_UNKNOWN)
-        return NULL;
+        return atomic_load(&b->health_fails) ? health_why(b, h) : NULL;
     if (h != MON_UP)
-        return "down";
+        return health_why(b, h);
     if (!atomic_load(&b->applying))
         return "SQL thread stopped";
     size_t p = proxy_primary(m->px);

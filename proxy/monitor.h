@@ -37,22 +37,12 @@
 #include <stdint.h>
 
 #include "gtidproxy/gtid_set.h"
+#include "mon_health.h"
 #include "topology.h"
 
-#define MON_HEALTH_LIST(X)                                                                         \
-    X(MON_UNKNOWN, "unknown") /* not checked yet */                                                \
-    X(MON_UP, "up")                                                                                \
-    X(MON_DOWN, "down") /* the last check could not connect or query */
-
-enum mon_health {
-#define MON_HEALTH_ENUM(name, text) name,
-    MON_HEALTH_LIST(MON_HEALTH_ENUM)
-#undef MON_HEALTH_ENUM
-};
-const char *mon_health_name(enum mon_health h);
-
 /* One backend as the monitor sees it. Atomics are read without the lock;
- * the lock guards known, version and last_error. The primary's known set
+ * the lock guards known, version, last_error and the health state machine
+ * with its reason. The primary's known set
  * is its executed set, read at every health check and strong look-up (the
  * admin API measures replicas' distance in transactions against it). */
 struct mon_backend {
@@ -65,8 +55,13 @@ struct mon_backend {
     char last_error[256];    /* the last failed round's reason, "" if none yet
                                 (kept after recovery: health says whether it holds) */
     uint64_t last_error_ms;
+    /* Every query the monitor sends counts as one check (mon_health.h);
+     * only the backend's own thread steps it. */
+    struct mon_health_state hs;
+    char health_reason[256]; /* mon_health_reason() of hs, "" when up */
 
-    _Atomic int health;          /* enum mon_health */
+    _Atomic int health;            /* hs.state, for readers without the lock */
+    _Atomic unsigned health_fails; /* hs.fails, likewise */
     atomic_bool read_only;       /* @@read_only */
     atomic_bool replicating;     /* replicas: IO and SQL threads both running */
     atomic_bool applying;        /* replicas: the SQL (applier) thread runs */
@@ -144,13 +139,19 @@ void monitor_free(struct monitor *m);
  * the primary is not up (then there is nothing newer to fetch, and the
  * replicas are the freshest copies there are), and its lag within
  * max_lag_ms (an unknown lag, NULL while the IO thread is disconnected,
- * counts as within). Unknown health (the first check has not finished)
- * counts as usable: the gate still waits for what it needs. */
+ * counts as within). Suspect and down backends take no new reads. Unknown
+ * health counts as usable until a check fails (the first check has not
+ * finished: the gate still waits for what it needs); a backend that has
+ * failed checks and never answered is not usable until it does. */
 bool monitor_replica_usable(struct monitor *m, size_t idx, unsigned max_lag_ms);
-/* Why not (static text: "down", "SQL thread stopped", "IO thread
- * stopped", "lagging"), or NULL when usable. */
+/* Why not, or NULL when usable: "suspect: <reason>", "down: <reason>",
+ * "unknown: <reason>" (reason: mon_health_reason()), or static text ("SQL
+ * thread stopped", "IO thread stopped", "lagging", "not monitored"). The
+ * health texts live in a buffer of the calling thread, valid until its next
+ * call: use or copy the text before asking again. */
 const char *monitor_unusable_why(struct monitor *m, size_t idx, unsigned max_lag_ms);
-/* Is backend idx reachable at all (not MON_DOWN)? For stale reads. */
+/* Is backend idx reachable at all (not MON_DOWN; suspect still is)? For
+ * stale reads. */
 bool monitor_reachable(struct monitor *m, size_t idx);
 
 /* known(idx) ⊇ need? (false for sets of different flavors) */

@@ -7,11 +7,14 @@
  *   - a write on the primary reaches known(replica) within a few polls;
  *   - a replica's SQL thread stopped: not usable within a few checks, its
  *     known set stops while the other's moves on; started: usable, caught up;
- *   - a replica killed: MON_DOWN, one log line for it however many rounds
- *     fail; started again: MON_UP, one log line;
+ *   - a replica killed: suspect at the first failed check, MON_DOWN after
+ *     three (monitor.fall_checks' default), one log line per transition
+ *     however many rounds fail; started again: MON_UP after two good
+ *     checks (rise_checks' default), one log line;
  *   - strong: a look-up answers with a set holding the latest write,
  *     requests made while the primary cannot answer share one look-up, and
- *     a dead primary makes the look-up fail with a reason;
+ *     a dead primary makes the look-up fail with a reason (and counts as a
+ *     failed check);
  *   - monitor_stop returns promptly and twice; the table stays readable
  *     until monitor_free.
  * The monitor needs no proxy process, so this also runs in direct mode.
@@ -79,6 +82,7 @@ static bool is_down(size_t i)
 {
     return atomic_load(&mon.be[i].health) == MON_DOWN;
 }
+
 static bool replicating(size_t i)
 {
     return is_up(i) && atomic_load(&mon.be[i].replicating);
@@ -321,6 +325,9 @@ static void test_killed_replica(void **state)
 
     uint64_t failures = atomic_load(&mon.be[REPLICA2].check_failures);
     cluster_run("kill replica2");
+    /* Suspect at the first failed check, down at the third: both may be
+     * over by the time `kill` returns (it waits for the process to go);
+     * the log below shows the order. */
     long down = wait_for(is_down, REPLICA2, 2000);
     /* Several rounds fail while it is down. */
     sleep_ms(5 * INTERVAL_MS);
@@ -355,13 +362,22 @@ static void test_killed_replica(void **state)
     pthread_mutex_unlock(&mon.be[REPLICA2].lock);
     assert_true(has_error);
 
-    char needle[128];
-    snprintf(needle, sizeof needle, "monitor: replica2 %s:%u is down", env.host,
-             env.replica_ports[1]);
-    assert_int_equal(count_in(text, needle), 1); /* not one per failed round */
-    snprintf(needle, sizeof needle, "monitor: replica2 %s:%u is up", env.host,
+    /* One line per transition, not one per failed round. */
+    char needle[160];
+    snprintf(needle, sizeof needle, "monitor: replica2 %s:%u up -> suspect after 1 failed check: ",
+             env.host, env.replica_ports[1]);
+    assert_int_equal(count_in(text, needle), 1);
+    const char *suspect_at = strstr(text, needle);
+    snprintf(needle, sizeof needle,
+             "monitor: replica2 %s:%u suspect -> down after 3 failed checks: ", env.host,
              env.replica_ports[1]);
     assert_int_equal(count_in(text, needle), 1);
+    assert_true(suspect_at < strstr(text, needle));
+    snprintf(needle, sizeof needle, "monitor: replica2 %s:%u down -> up after 2 good checks (",
+             env.host, env.replica_ports[1]);
+    assert_int_equal(count_in(text, needle), 1);
+    /* ... and no other transition of any backend meanwhile. */
+    assert_int_equal(count_in(text, " failed check") + count_in(text, " good check"), 3);
     assert_int_equal(count_in(text, "monitor: primary"), 0);
 
     /* Back in business: it follows the primary again. */
@@ -439,8 +455,9 @@ static void test_strong_requests_share_a_lookup(void **state)
     gtid_set_free(&got);
 }
 
-/* A look-up the primary cannot answer fails, with the reason, and marks it
- * down; once it is back a new request is answered and it is up again. */
+/* A look-up the primary cannot answer fails, with the reason, and counts
+ * as a failed check (the primary is no longer up); once it is back a new
+ * request is answered and it comes up again (after rise_checks good ones). */
 static void test_strong_lookup_fails_while_primary_down(void **state)
 {
     (void)state;
@@ -457,13 +474,13 @@ static void test_strong_lookup_fails_while_primary_down(void **state)
     while ((rc = monitor_strong_result(&mon, t, &got, why, sizeof why)) == 0 &&
            now_ms() - start < 5000)
         sleep_ms(1);
-    bool down = !monitor_reachable(&mon, PRIMARY);
+    bool not_up = !is_up(PRIMARY);
     cluster_run("start primary");
 
     assert_int_equal(rc, -1);
     printf("strong look-up failed: %s\n", why);
     assert_true(why[0] != '\0');
-    assert_true(down);
+    assert_true(not_up);
     assert_true(atomic_load(&strong_calls) > calls); /* failures are announced too */
 
     primary_conn = cluster_connect(&env, 0);
@@ -471,7 +488,7 @@ static void test_strong_lookup_fails_while_primary_down(void **state)
     t = monitor_strong_request(&mon);
     assert_int_equal(strong_wait(t, &got, 2000), 1);
     assert_true(gtid_set_contains(&got, &need));
-    assert_true(is_up(PRIMARY));
+    ASSERT_WITHIN(is_up, PRIMARY, 2000);
     gtid_set_free(&got);
     /* The replicas reconnect to it on their own (MASTER_CONNECT_RETRY=1). */
     ASSERT_WITHIN(known_has_need, REPLICA1, 10000);

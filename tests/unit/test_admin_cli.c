@@ -151,10 +151,11 @@ static void test_format_nulls_are_dashes(void **state)
     (void)state;
     json_t *s = load_fixture("cli_status.json");
     json_t *c = load_fixture("cli_consistency.json");
-    json_t *b = json_pack("{s[{ss ss ss ss sn s{snsn} sn s{si} si s{sisisn}}]}", "backends", "name",
-                          "r9", "role", "replica", "state", "unknown", "admin_state", "online",
-                          "why", "lag", "seconds", "transactions", "known_age_ms", "connections",
-                          "open", 0, "reads", 0, "waits", "count", 0, "timeouts", 0, "avg_ms");
+    json_t *b =
+        json_pack("{s[{ss ss ss ss ss sn s{snsn} sn s{si} si s{sisisn}}]}", "backends", "name",
+                  "r9", "role", "replica", "state", "unknown", "health", "unknown", "admin_state",
+                  "online", "why", "lag", "seconds", "transactions", "known_age_ms", "connections",
+                  "open", 0, "reads", 0, "waits", "count", 0, "timeouts", 0, "avg_ms");
     assert_non_null(b);
     int rc;
     char *got = format(s, b, c, &rc);
@@ -162,10 +163,10 @@ static void test_format_nulls_are_dashes(void **state)
     char *row = line_starting(got, "r9 ");
     assert_non_null(row);
     char *w[16];
-    assert_int_equal(words(row, w, 16), 13);
-    const char *want[13] = {"r9", "replica", "unknown", "online", "-", "-", "-",
-                            "0",  "0",       "0",       "-",      "0", "-"};
-    for (int i = 0; i < 13; i++)
+    assert_int_equal(words(row, w, 16), 14);
+    const char *want[14] = {"r9", "replica", "unknown", "unknown", "online", "-", "-",
+                            "-",  "0",       "0",       "0",       "-",      "0", "-"};
+    for (int i = 0; i < 14; i++)
         assert_string_equal(w[i], want[i]);
     free(row);
     free(got);
@@ -639,7 +640,8 @@ static void test_main_bad_answers(void **state)
     free(s->routes[1].body);
     s->routes[1].body =
         strdup("{\"backends\": [{\"name\": \"p\", \"role\": \"primary\","
-               " \"state\": \"up\", \"admin_state\": \"online\", \"why\": null,"
+               " \"state\": \"up\", \"health\": \"up\", \"admin_state\": \"online\","
+               " \"why\": null,"
                " \"lag\": null, \"known_age_ms\": 1, \"connections\": {\"open\": 1},"
                " \"reads\": 2}]}");
     r = run_cli("--admin", url, NULL);

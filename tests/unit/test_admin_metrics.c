@@ -24,8 +24,8 @@
 
 /* ==== the oracle: the renderer as it was before the snapshot (commit
  * 91c730e proxy/admin_metrics.c), from the three JSON views. Kept verbatim
- * but for its name; the new renderer must write the same bytes, then the
- * cache families. ==== */
+ * but for its name and the two health families added since (marked); the
+ * new renderer must write the same bytes, then the cache families. ==== */
 
 /* ---- JSON access ---- */
 
@@ -296,6 +296,29 @@ static void render_backends(FILE *f, const json_t *view)
         }
     }
 
+    /* Added with the monitor's health states (issue 9): from "health" and
+     * "health_transitions". */
+    static const char *const health_states[] = {"unknown", "up", "suspect", "down"};
+    family(f, "gtidproxy_backend_health", "gauge",
+           "1 for the monitor's health of the backend (unknown, up, suspect, down), 0 for the "
+           "others.");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *b = json_array_get(list, i);
+        for (size_t h = 0; h < sizeof health_states / sizeof health_states[0]; h++) {
+            const char *labels[] = {"backend", jstr(b, "name"), "state", health_states[h]};
+            sample_num(f, "gtidproxy_backend_health", labels, 2,
+                       strcmp(jstr(b, "health"), health_states[h]) == 0);
+        }
+    }
+    family(f, "gtidproxy_backend_health_transitions_total", "counter",
+           "Changes of the monitor's health of the backend.");
+    for (size_t i = 0; i < n; i++) {
+        const json_t *b = json_array_get(list, i);
+        const char *labels[] = {"backend", jstr(b, "name")};
+        sample_json(f, "gtidproxy_backend_health_transitions_total", labels, 1,
+                    json_object_get(b, "health_transitions"), 1);
+    }
+
     for (size_t k = 0; k < sizeof backend_families / sizeof backend_families[0]; k++) {
         const struct simple_family *t = &backend_families[k];
         family(f, t->name, t->type, t->help);
@@ -418,14 +441,18 @@ static void fill_fixture(struct admin_snapshot *s)
     struct admin_snap_backend *p = &s->backends[0], *r1 = &s->backends[1], *r2 = &s->backends[2];
     *p = (struct admin_snap_backend){
         .name = "primary", .host = "10.0.0.1", .port = 3306, .role = BACKEND_ROLE_PRIMARY,
-        .flavor_known = true, .state = ADMIN_BSTATE_UP, .health = MON_UP, .checked = true,
+        .flavor_known = true, .state = ADMIN_BSTATE_UP, .health = MON_SUSPECT,
+        .has_health_reason = true, .health_since_known = true,
+        .health_since_unix_ms = INT64_C(1795773600123), .health_transitions = 2, .checked = true,
         .weight = 1, .known_age_known = true, .known_age_ms = 250, .conn_open = 2,
         .conn_opened = 5, .commands = 70, .reads = 3, .checks = 40, .last_ok_known = true,
         .last_ok_age_ms = 300};
     snprintf(p->version, sizeof p->version, "10.11.6-MariaDB");
+    snprintf(p->health_reason, sizeof p->health_reason, "SELECT @@read_only: timeout (failed 1/3)");
     *r1 = (struct admin_snap_backend){
         .name = "re\"pl\\ica", .host = "10.0.0.2", .port = 3306, .role = BACKEND_ROLE_REPLICA,
         .flavor_known = true, .state = ADMIN_BSTATE_LAGGING, .has_why = true, .health = MON_UP,
+        .health_transitions = 1,
         .checked = true, .read_only = true, .io_running = true, .weight = 1, .lag_known = true,
         .lag_ms = 1500, .lag_tx_known = true, .lag_tx = 8, .known_age_known = true,
         .known_age_ms = 12, .conn_open = 3, .conn_opened = 10, .connect_failures = 1,
@@ -434,9 +461,11 @@ static void fill_fixture(struct admin_snapshot *s)
     snprintf(r1->why, sizeof r1->why, "SQL thread stopped");
     *r2 = (struct admin_snap_backend){
         .name = "replica2", .host = "10.0.0.3", .port = 3306, .role = BACKEND_ROLE_REPLICA,
-        .state = ADMIN_BSTATE_DOWN, .has_why = true, .health = MON_DOWN, .weight = 1,
+        .state = ADMIN_BSTATE_DOWN, .has_why = true, .health = MON_DOWN, .has_health_reason = true,
+        .health_transitions = 7, .weight = 1,
         .connect_failures = 7, .checks = 9, .check_failures = 9};
     snprintf(r2->why, sizeof r2->why, "not reachable");
+    snprintf(r2->health_reason, sizeof r2->health_reason, "not reachable");
     r2->last_error = (struct admin_snap_error){.present = true, .from_monitor = true,
                                                .at_unix_ms = INT64_C(1795773600123)};
     snprintf(r2->last_error.message, sizeof r2->last_error.message, "connect: refused");
@@ -608,6 +637,8 @@ static const struct {
     {"gtidproxy_config_reload_failures_total", "counter"},
     {"gtidproxy_backend_up", "gauge"},
     {"gtidproxy_backend_state", "gauge"},
+    {"gtidproxy_backend_health", "gauge"},
+    {"gtidproxy_backend_health_transitions_total", "counter"},
     {"gtidproxy_backend_lag_seconds", "gauge"},
     {"gtidproxy_backend_lag_transactions", "gauge"},
     {"gtidproxy_backend_known_age_seconds", "gauge"},
@@ -711,6 +742,21 @@ static void test_backend_lines_and_escaping(void **state)
         want_line(text, line);
     }
     want_line(text, "gtidproxy_backend_state{backend=\"primary\",state=\"up\"} 1");
+    /* The monitor's health: one series per health state, 1 for the current
+     * one; a suspect primary is still "up" in gtidproxy_backend_state. */
+    static const char *const health[] = {"unknown", "up", "suspect", "down"};
+    static const char *const bnames[] = {"primary", "re\\\"pl\\\\ica", "replica2"};
+    static const int current[] = {2, 1, 3};
+    for (size_t b = 0; b < 3; b++)
+        for (size_t h = 0; h < 4; h++) {
+            char line[160];
+            snprintf(line, sizeof line, "gtidproxy_backend_health{backend=\"%s\",state=\"%s\"} %d",
+                     bnames[b], health[h], (int)h == current[b]);
+            want_line(text, line);
+        }
+    want_line(text, "gtidproxy_backend_health_transitions_total{backend=\"primary\"} 2");
+    want_line(text, "gtidproxy_backend_health_transitions_total{backend=\"re\\\"pl\\\\ica\"} 1");
+    want_line(text, "gtidproxy_backend_health_transitions_total{backend=\"replica2\"} 7");
     want_line(text, "gtidproxy_backend_lag_seconds{backend=\"re\\\"pl\\\\ica\"} 1.5");
     want_line(text, "gtidproxy_backend_lag_transactions{backend=\"re\\\"pl\\\\ica\"} 8");
     want_line(text, "gtidproxy_backend_known_age_seconds{backend=\"primary\"} 0.25");
@@ -899,7 +945,8 @@ static void fill_random(struct admin_snapshot *s)
         b->host = "h";
         b->role = rnd() % 2 ? BACKEND_ROLE_REPLICA : BACKEND_ROLE_PRIMARY;
         b->state = (enum admin_bstate)(rnd() % ADMIN_BSTATE_N);
-        b->health = (enum mon_health)(rnd() % 3);
+        b->health = (enum mon_health)(rnd() % MON_HEALTH_N);
+        b->health_transitions = rnd_mag(64);
         b->lag_known = rnd() % 2;
         b->lag_ms = (int64_t)(rnd_mag(63) & (uint64_t)INT64_MAX);
         b->lag_tx_known = rnd() % 2;
@@ -1016,6 +1063,8 @@ static void test_admin_metrics_from_a_proxy(void **state)
     want_line(text, "gtidproxy_queries_total{route=\"replica\"} 4");
     want_line(text, "gtidproxy_backend_state{backend=\"replica1\",state=\"unknown\"} 1");
     want_line(text, "gtidproxy_backend_up{backend=\"replica1\",role=\"replica\"} 0");
+    want_line(text, "gtidproxy_backend_health{backend=\"replica1\",state=\"unknown\"} 1");
+    want_line(text, "gtidproxy_backend_health_transitions_total{backend=\"replica1\"} 0");
     want_line(text, "gtidproxy_reads_total{level=\"session\",outcome=\"direct\"} 1");
     want_line(text, "gtidproxy_wait_duration_seconds_bucket{le=\"0.002\"} 0");
     want_line(text, "gtidproxy_wait_duration_seconds_bucket{le=\"0.005\"} 1");

@@ -2,7 +2,8 @@
  * leaves alone (admin_snapshot.c), over a real struct proxy with a monitor
  * table filled by hand (no threads): the /metrics parts carry no GTID
  * texts (nothing to allocate), /status never waits on the monitor's locks,
- * and a backend the monitor lacks shows no other backend's set. The values
+ * a backend the monitor lacks shows no other backend's set, and the
+ * monitor's health comes with the reason made for it. The values
  * themselves are test_admin_view's and test_admin_metrics'. */
 #include <errno.h>
 #include <pthread.h>
@@ -218,6 +219,55 @@ static void test_unmonitored_backend_shows_no_set(void **state)
     admin_snapshot_release(s);
 }
 
+/* The monitor's health comes with the metrics parts (no text to
+ * allocate): state, reason, since, transitions. The reason is shown only
+ * when the monitor made it for the state workers see (it publishes the
+ * atomic just after releasing the lock); otherwise it is derived from the
+ * last error, never a reason of another state. */
+static void test_health_taken_with_its_reason(void **state)
+{
+    struct fx *f = *state;
+    struct admin_snapshot *s = &f->snap;
+    struct mon_backend *b = &f->px.mon.be[1];
+    uint64_t t0 = proxy_now_ms();
+    mon_health_init(&b->hs, t0);
+    assert_true(mon_health_step(&b->hs, true, 3, 2, t0));
+    assert_true(mon_health_step(&b->hs, false, 3, 2, t0));
+    snprintf(b->last_error, sizeof b->last_error, "connect: refused (2002)");
+    mon_health_reason(&b->hs, 3, 2, b->last_error, b->health_reason, sizeof b->health_reason);
+    atomic_store(&b->health, MON_SUSPECT);
+
+    int64_t unix_before = proxy_unix_ms();
+    assert_int_equal(admin_snapshot_take(&f->a, s, ADMIN_SNAP_METRICS), 0);
+    int64_t unix_after = proxy_unix_ms();
+    const struct admin_snap_backend *r1 = &s->backends[1];
+    assert_int_equal(r1->health, MON_SUSPECT);
+    assert_true(r1->has_health_reason);
+    assert_string_equal(r1->health_reason, "connect: refused (2002) (failed 1/3)");
+    assert_true(r1->health_since_known);
+    assert_true(r1->health_since_unix_ms >= unix_before - (int64_t)(proxy_now_ms() - t0) - 5);
+    assert_true(r1->health_since_unix_ms <= unix_after + 5);
+    assert_int_equal(r1->health_transitions, 2);
+    assert_int_equal(r1->state, ADMIN_BSTATE_LAGGING); /* a suspect replica reads nothing */
+    assert_string_equal(r1->why, "suspect: connect: refused (2002) (failed 1/3)");
+    /* The others: up, no reason; never started by a monitor: no since. */
+    assert_int_equal(s->backends[0].health, MON_UP);
+    assert_false(s->backends[0].has_health_reason);
+    assert_false(s->backends[0].health_since_known);
+    admin_snapshot_release(s);
+
+    /* The table moved on (down, recovering) but the atomic still says
+     * suspect: the reason shown is the last error, not "recovering". */
+    assert_true(mon_health_step(&b->hs, false, 1, 2, t0));
+    assert_false(mon_health_step(&b->hs, true, 1, 2, t0));
+    mon_health_reason(&b->hs, 1, 2, b->last_error, b->health_reason, sizeof b->health_reason);
+    assert_string_equal(b->health_reason, "recovering 1/2");
+    assert_int_equal(admin_snapshot_take(&f->a, s, ADMIN_SNAP_BACKENDS), 0);
+    assert_int_equal(s->backends[1].health, MON_SUSPECT);
+    assert_string_equal(s->backends[1].health_reason, "connect: refused (2002)");
+    admin_snapshot_release(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +275,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_parts_not_taken_are_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_does_not_wait_on_the_monitor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unmonitored_backend_shows_no_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_health_taken_with_its_reason, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

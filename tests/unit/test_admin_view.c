@@ -344,11 +344,32 @@ static void test_backend_up_and_caught_up(void **state)
     const json_t *b;
     json_t *v = backend(f, REPLICA1, &b);
     want_keys(b, "",
-              (const char *const[]){
-                  "name",        "host",  "port",        "role",         "flavor",      "version",
-                  "state",       "why",   "admin_state", "health",       "read_only",   "weight",
-                  "replication", "lag",   "known_gtid",  "known_age_ms", "connections", "commands",
-                  "reads",       "waits", "checks",      "last_error",   NULL});
+              (const char *const[]){"name",
+                                    "host",
+                                    "port",
+                                    "role",
+                                    "flavor",
+                                    "version",
+                                    "state",
+                                    "why",
+                                    "admin_state",
+                                    "health",
+                                    "health_reason",
+                                    "health_since",
+                                    "health_transitions",
+                                    "read_only",
+                                    "weight",
+                                    "replication",
+                                    "lag",
+                                    "known_gtid",
+                                    "known_age_ms",
+                                    "connections",
+                                    "commands",
+                                    "reads",
+                                    "waits",
+                                    "checks",
+                                    "last_error",
+                                    NULL});
     want_str(b, "name", "replica1");
     want_str(b, "host", "127.0.0.1");
     want_int(b, "port", 13307);
@@ -359,6 +380,9 @@ static void test_backend_up_and_caught_up(void **state)
     want_null(b, "why");
     want_str(b, "admin_state", "online");
     want_str(b, "health", "up");
+    want_null(b, "health_reason");
+    want_null(b, "health_since"); /* the table was filled by hand: no monitor start */
+    want_int(b, "health_transitions", 0);
     want_bool(b, "read_only", true);
     want_int(b, "weight", 1);
     want_keys(b, "replication", (const char *const[]){"io_running", "sql_running", NULL});
@@ -470,13 +494,16 @@ static void test_down_says_why(void **state)
     struct mon_backend *m1 = &f->px.mon.be[REPLICA1];
     atomic_store(&m1->health, MON_DOWN);
     want_state(f, REPLICA1, "down", "not reachable"); /* no error recorded */
+    const json_t *b;
+    json_t *v = backend(f, REPLICA1, &b);
+    want_str(b, "health_reason", "not reachable"); /* the monitor stored no reason */
+    json_decref(v);
 
     snprintf(m1->last_error, sizeof m1->last_error,
              "connect: Can't connect to server on '127.0.0.1' (111) (2002)");
     m1->last_error_ms = proxy_now_ms();
     want_state(f, REPLICA1, "down", "connect: Can't connect to server on '127.0.0.1' (111) (2002)");
-    const json_t *b;
-    json_t *v = backend(f, REPLICA1, &b);
+    v = backend(f, REPLICA1, &b);
     want_str(b, "health", "down");
     want_keys(b, "last_error", (const char *const[]){"message", "at", "source", NULL});
     want_str(b, "last_error.message",
@@ -489,6 +516,150 @@ static void test_down_says_why(void **state)
     want_state(f, PRIMARY, "down", "not reachable");
 }
 
+/* One check counted as the monitor's thread counts it (monitor.c
+ * mt_health): the state machine, its reason, then the atomics. */
+static void mon_check(struct fx *f, size_t idx, bool ok, const char *err)
+{
+    struct mon_backend *b = &f->px.mon.be[idx];
+    const struct config *cfg = proxy_snap(&f->px)->cfg;
+    if (!ok) {
+        snprintf(b->last_error, sizeof b->last_error, "%s", err);
+        b->last_error_ms = proxy_now_ms();
+    }
+    mon_health_step(&b->hs, ok, cfg->monitor_fall_checks, cfg->monitor_rise_checks,
+                    proxy_now_ms());
+    mon_health_reason(&b->hs, cfg->monitor_fall_checks, cfg->monitor_rise_checks, b->last_error,
+                      b->health_reason, sizeof b->health_reason);
+    atomic_store(&b->health_fails, b->hs.fails);
+    atomic_store(&b->health, (int)b->hs.state);
+}
+
+/* health_since is now, give or take the two clocks' truncation. */
+static void want_since_now(const json_t *b, int64_t unix_before, int64_t unix_after)
+{
+    char lo[64], hi[64];
+    iso(unix_before - 50, lo, sizeof lo);
+    iso(unix_after + 50, hi, sizeof hi);
+    const char *got = json_string_value(at(b, "health_since"));
+    assert_non_null(got);
+    if (strcmp(got, lo) < 0 || strcmp(got, hi) > 0)
+        fail_msg("health_since %s not in [%s, %s]", got, lo, hi);
+}
+
+/* The monitor's health with hysteresis (defaults: fall 3, rise 2) as
+ * /backends shows it, and what readers are told. */
+static void test_health_hysteresis(void **state)
+{
+    struct fx *f = *state;
+    all_up(f);
+    static const char err[] = "SELECT @@read_only: Lost connection to server during query (2013)";
+    struct monitor *m = &f->px.mon;
+    for (size_t i = 0; i < m->n; i++) {
+        mon_health_init(&m->be[i].hs, proxy_now_ms());
+        mon_check(f, i, true, NULL);
+    }
+    const json_t *b;
+    json_t *v = backend(f, REPLICA1, &b);
+    want_str(b, "health", "up");
+    want_null(b, "health_reason");
+    want_int(b, "health_transitions", 1);
+    json_decref(v);
+
+    /* One failure: suspect, no new reads (shown as lagging), still
+     * reachable for stale reads. */
+    int64_t before = proxy_unix_ms();
+    mon_check(f, REPLICA1, false, err);
+    int64_t after = proxy_unix_ms();
+    v = backend(f, REPLICA1, &b);
+    want_str(b, "state", "lagging");
+    want_str(b, "why", "suspect: SELECT @@read_only: Lost connection to server during query "
+                       "(2013) (failed 1/3)");
+    want_str(b, "health", "suspect");
+    want_str(b, "health_reason",
+             "SELECT @@read_only: Lost connection to server during query (2013) (failed 1/3)");
+    want_int(b, "health_transitions", 2);
+    want_since_now(b, before, after);
+    json_decref(v);
+    assert_false(monitor_replica_usable(m, REPLICA1, 10000));
+    assert_true(monitor_reachable(m, REPLICA1));
+    assert_true(monitor_replica_usable(m, REPLICA2, 10000));
+
+    mon_check(f, REPLICA1, false, err);
+    want_state(f, REPLICA1, "lagging",
+               "suspect: SELECT @@read_only: Lost connection to server during query (2013) "
+               "(failed 2/3)");
+    /* The third in a row: down, unreachable. */
+    mon_check(f, REPLICA1, false, err);
+    want_state(f, REPLICA1, "down", err);
+    v = backend(f, REPLICA1, &b);
+    want_str(b, "health", "down");
+    want_str(b, "health_reason", err);
+    want_int(b, "health_transitions", 3);
+    json_decref(v);
+    assert_false(monitor_reachable(m, REPLICA1));
+    assert_string_equal(monitor_unusable_why(m, REPLICA1, 10000), "down: " "SELECT @@read_only: "
+                        "Lost connection to server during query (2013)");
+
+    /* Answering again: down until the second good check in a row. */
+    mon_check(f, REPLICA1, true, NULL);
+    want_state(f, REPLICA1, "down", "recovering 1/2");
+    v = backend(f, REPLICA1, &b);
+    want_str(b, "health_reason", "recovering 1/2");
+    want_int(b, "health_transitions", 3);
+    json_decref(v);
+    assert_false(monitor_reachable(m, REPLICA1));
+    assert_string_equal(monitor_unusable_why(m, REPLICA1, 10000), "down: recovering 1/2");
+    mon_check(f, REPLICA1, true, NULL);
+    want_state(f, REPLICA1, "up", NULL);
+    v = backend(f, REPLICA1, &b);
+    want_str(b, "health", "up");
+    want_null(b, "health_reason");
+    want_int(b, "health_transitions", 4);
+    json_decref(v);
+    assert_true(monitor_replica_usable(m, REPLICA1, 10000));
+
+    /* A suspect primary still takes every write: "up", its health says. */
+    mon_check(f, PRIMARY, false, err);
+    v = backend(f, PRIMARY, &b);
+    want_str(b, "state", "up");
+    want_null(b, "why");
+    want_str(b, "health", "suspect");
+    want_str(b, "health_reason",
+             "SELECT @@read_only: Lost connection to server during query (2013) (failed 1/3)");
+    json_decref(v);
+    /* ... and the replicas' IO threads stopping then is no reason to
+     * avoid them (nothing newer to fetch from a primary not up). */
+    atomic_store(&m->be[REPLICA2].replicating, false);
+    atomic_store(&m->be[REPLICA2].receiving, false);
+    assert_true(monitor_replica_usable(m, REPLICA2, 10000));
+}
+
+/* A backend that has failed checks and never answered gets no reads. */
+static void test_unknown_failing_is_not_usable(void **state)
+{
+    struct fx *f = *state;
+    struct monitor *m = &f->px.mon;
+    mon_health_init(&m->be[REPLICA2].hs, proxy_now_ms());
+    assert_true(monitor_replica_usable(m, REPLICA2, 10000)); /* not checked yet */
+    mon_check(f, REPLICA2, false, "connect: timeout (2002)");
+    assert_false(monitor_replica_usable(m, REPLICA2, 10000));
+    assert_string_equal(monitor_unusable_why(m, REPLICA2, 10000),
+                        "unknown: connect: timeout (2002) (failed 1/3)");
+    assert_true(monitor_reachable(m, REPLICA2));
+    const json_t *b;
+    json_t *v = backend(f, REPLICA2, &b);
+    want_str(b, "state", "unknown");
+    want_str(b, "why", "connect: timeout (2002) (failed 1/3)");
+    want_str(b, "health", "unknown");
+    want_str(b, "health_reason", "connect: timeout (2002) (failed 1/3)");
+    want_int(b, "health_transitions", 0);
+    assert_true(json_is_string(at(b, "health_since"))); /* since the monitor started */
+    json_decref(v);
+    mon_check(f, REPLICA2, false, "connect: timeout (2002)");
+    mon_check(f, REPLICA2, false, "connect: timeout (2002)");
+    want_state(f, REPLICA2, "down", "connect: timeout (2002)");
+}
+
 static void test_unknown_before_checks(void **state)
 {
     struct fx *f = *state;
@@ -497,6 +668,9 @@ static void test_unknown_before_checks(void **state)
     want_str(b, "state", "unknown");
     want_str(b, "why", "not checked yet");
     want_str(b, "health", "unknown");
+    want_str(b, "health_reason", "not checked yet");
+    want_null(b, "health_since");
+    want_int(b, "health_transitions", 0);
     want_null(b, "flavor");
     want_null(b, "version");
     want_null(b, "read_only");
@@ -812,6 +986,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replica_not_usable_is_lagging, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin_states_beat_health, setup, teardown),
         cmocka_unit_test_setup_teardown(test_down_says_why, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_health_hysteresis, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_failing_is_not_usable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_before_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_last_error_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lag_transactions, setup, teardown),

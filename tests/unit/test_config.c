@@ -49,7 +49,41 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(cfg->log_level, LOG_INFO);
     assert_true(cfg->topology_follow);
     assert_int_equal(cfg->topology_confirm_ms, 3000);
+    assert_int_equal(cfg->monitor_fall_checks, 3);
+    assert_int_equal(cfg->monitor_rise_checks, 2);
     config_free(cfg);
+}
+
+/* The hysteresis keys take 1..100, both ends included. */
+static void test_monitor_checks(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *extra;
+        unsigned fall, rise;
+    } ok[] = {
+        {"\"fall_checks\": 1, \"rise_checks\": 1", 1, 1},
+        {"\"fall_checks\": 100, \"rise_checks\": 100", 100, 100},
+        {"\"fall_checks\": 5", 5, 2},
+        {"\"rise_checks\": 7", 3, 7},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char json[4096], err[512] = "";
+        snprintf(json, sizeof json,
+                 "{\"listeners\": [{\"name\": \"app\", \"port\": 6033}],"
+                 " \"backends\": [{\"name\": \"p\", \"host\": \"127.0.0.1\", \"port\": 3306,"
+                 " \"role\": \"primary\"}],"
+                 " \"users\": [{\"name\": \"app\", \"password\": \"pw\"}],"
+                 " \"backend_credentials\": {\"user\": \"app\", \"password\": \"pw\"},"
+                 " \"monitor\": {\"user\": \"mon\", \"password\": \"mpw\", %s}}",
+                 ok[i].extra);
+        struct config *cfg = config_parse(json, "t.json", err, sizeof err);
+        if (!cfg)
+            fail_msg("case %zu: %s", i, err);
+        assert_int_equal(cfg->monitor_fall_checks, ok[i].fall);
+        assert_int_equal(cfg->monitor_rise_checks, ok[i].rise);
+        config_free(cfg);
+    }
 }
 
 static void test_listener_inherits_default_level(void **state)
@@ -164,6 +198,18 @@ static void test_bad_backends_and_users(void **state)
          "t.json: listeners: must be a non-empty array, got []"},
         {"\"monitor\": {\"user\": \"mon\", \"password\": \"mpw\"}",
          "\"monitor\": {\"user\": \"mon\"}", "t.json: monitor.password: missing (required)"},
+        {"\"password\": \"mpw\"}", "\"password\": \"mpw\", \"fall_checks\": 0}",
+         "t.json: monitor.fall_checks: must be 1-100, got 0"},
+        {"\"password\": \"mpw\"}", "\"password\": \"mpw\", \"fall_checks\": 101}",
+         "t.json: monitor.fall_checks: must be 1-100, got 101"},
+        {"\"password\": \"mpw\"}", "\"password\": \"mpw\", \"rise_checks\": 0}",
+         "t.json: monitor.rise_checks: must be 1-100, got 0"},
+        {"\"password\": \"mpw\"}", "\"password\": \"mpw\", \"rise_checks\": \"2\"}",
+         "t.json: monitor.rise_checks: must be 1-100, got \"2\""},
+        {"\"password\": \"mpw\"}", "\"password\": \"mpw\", \"rise_checks\": 2.5}",
+         "t.json: monitor.rise_checks: must be 1-100, got 2.5"},
+        {"\"password\": \"mpw\"}", "\"password\": \"mpw\", \"rise_check\": 2}",
+         "t.json: monitor.rise_check: unknown key"},
         {"\"password\": \"pw\"}]", "\"password\": \"pw\", \"consistency\": \"stale\"}]",
          "t.json: users[0].consistency: must be one of \"eventual\", \"session\", \"global\", "
          "\"strong\", got \"stale\""},
@@ -236,6 +282,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal_defaults),
+        cmocka_unit_test(test_monitor_checks),
         cmocka_unit_test(test_listener_inherits_default_level),
         cmocka_unit_test(test_user_level),
         cmocka_unit_test(test_bad_values_name_key_and_problem),
