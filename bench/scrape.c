@@ -34,7 +34,10 @@
  * A request counts as an error when it cannot be sent, its answer is not a
  * well-formed HTTP/1.x response, the status is not 200, or no complete
  * answer arrives within 5 s; the first error's text goes to stderr, and
- * the connection is dropped (the next request opens a new one). connects
+ * but for a complete non-200 answer the connection is dropped (the next
+ * request opens a new one). A kept-alive connection the server closed
+ * before answering is retried once on a new one, as HTTP clients do,
+ * without counting an error. connects
  * is how many TCP connections were opened (1 when keep-alive held);
  * bytes_avg the body bytes per request; cpu_ms the scraper's own CPU time
  * (user + system), which on a shared machine is taken from the proxy's
@@ -123,7 +126,7 @@ static void usage(void)
 struct target {
     char host[256]; /* without brackets */
     char port[8];
-    const char *path; /* into the URL: "/metrics" (or "/" when none) */
+    const char *path;   /* into the URL: "/metrics" (or "/" when none) */
     char hostport[272]; /* the Host header's value, as given */
 };
 
@@ -178,6 +181,7 @@ struct conn {
     struct addrinfo *addrs; /* resolved once */
     char *rbuf;             /* RBUF_SIZE */
     size_t have, off;       /* bytes in rbuf, and where the unread ones start */
+    bool got_any;           /* a byte of the current answer arrived */
     char err[256];          /* why the last request failed */
 };
 
@@ -242,6 +246,7 @@ static bool fill(struct conn *c)
         ssize_t n = recv(c->fd, c->rbuf + c->have, RBUF_SIZE - c->have, 0);
         if (n > 0) {
             c->have += (size_t)n;
+            c->got_any = true;
             return true;
         }
         if (n == 0) {
@@ -386,10 +391,10 @@ static bool read_chunked(struct conn *c, uint64_t *bytes)
 /* Sends req and reads one whole answer. *status: its status code (0 when
  * none was read). false: the connection cannot be used again (c->err);
  * true with *status != 200 is an error the connection survives. */
-static bool exchange(struct conn *c, const char *req, size_t req_len, int *status,
-                     uint64_t *bytes)
+static bool exchange(struct conn *c, const char *req, size_t req_len, int *status, uint64_t *bytes)
 {
     *status = 0;
+    c->got_any = false;
     for (size_t sent = 0; sent < req_len;) {
         ssize_t n = send(c->fd, req + sent, req_len - sent, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR && !atomic_load(&stop))
@@ -447,9 +452,8 @@ static bool exchange(struct conn *c, const char *req, size_t req_len, int *statu
         set_err(c, "answer without Content-Length or chunked body");
         ok = false; /* a body up to EOF: this connection is done anyway */
     }
-    if (ok && close_after) {
+    if (ok && close_after)
         conn_drop(c); /* the server said so: the next request reconnects */
-    }
     return ok;
 }
 
@@ -544,8 +548,17 @@ int main(int argc, char **argv)
                 break;
         }
         int status = 0;
-        bool ok = c.fd >= 0 || (conn_open(&c) && ++connects);
+        bool reused = c.fd >= 0;
+        bool ok = reused || (conn_open(&c) && ++connects);
         ok = ok && exchange(&c, req, (size_t)req_len, &status, &bytes);
+        if (!ok && reused && !c.got_any && !atomic_load(&stop)) {
+            /* The server closed the kept-alive connection before this
+             * request reached it (its idle timeout): one retry on a new
+             * connection, as HTTP clients do for a GET. */
+            conn_drop(&c);
+            ok = conn_open(&c) && ++connects;
+            ok = ok && exchange(&c, req, (size_t)req_len, &status, &bytes);
+        }
         int64_t t1 = now_ns();
         if (!ok && atomic_load(&stop))
             break; /* cut off by SIGINT/SIGTERM: not an answer that failed */
