@@ -18,6 +18,17 @@
  *   last    *upload_data_size == 0: too large ─▶ 413 (connection stays
  *             usable), else the handler ─▶ its answer
  *   done    MHD_OPTION_NOTIFY_COMPLETED frees struct req (also on aborts)
+ *
+ * A request without a body (every GET: what scrapers send) allocates
+ * nothing here: its per-request state is a shared, never-written sentinel
+ * until a first body byte arrives.
+ *
+ * The admin thread is SCHED_BATCH (admin_thread_init): the data plane's
+ * threads share the same cores, and a woken normal thread preempts the one
+ * running, so every scrape would interrupt a worker or a backend mid-query.
+ * A batch thread waits for the running thread's slice or its next sleep
+ * instead; it gets the same CPU time, only later (an answer waits at most
+ * a scheduler slice, a few ms, and only when every core is busy).
  */
 #include "admin_http.h"
 
@@ -28,6 +39,8 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -82,7 +95,34 @@ struct req {
     bool too_large;
 };
 
+/* The state of every request that has sent no body byte (yet): read, never
+ * written, never freed, so one instance serves all threads and requests.
+ * The first body byte replaces it with a struct req of the request's own. */
+static struct req no_body;
+/* Same kind of sentinel: the struct req could not be allocated; the body
+ * is discarded and the answer is 500. */
+static struct req no_memory;
+
 /* ---- small helpers ---------------------------------------------------- */
+
+/* Once per thread, from MHD's first callback on its thread (MHD has no
+ * thread-start hook): makes it SCHED_BATCH (see the top of the file).
+ * Switching between SCHED_OTHER and SCHED_BATCH needs no privilege; if the
+ * system refuses anyway the thread stays as it was, which is only slower
+ * for the data plane, so it is logged and not fatal. */
+static void admin_thread_init(void)
+{
+    static _Thread_local bool done;
+    if (done)
+        return;
+    done = true;
+    struct sched_param sp = {.sched_priority = 0};
+    int rc = pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+    if (rc != 0)
+        log_warn("admin: http: cannot make the admin thread SCHED_BATCH (%s); it may preempt "
+                 "the data plane's threads",
+                 strerror(rc));
+}
 
 /* MHD's error log, sent to ours (MHD never writes to stderr itself once an
  * external logger is set). Its messages end in '\n'; log_msg adds one. */
@@ -349,17 +389,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                      h->max_body);
             return send_error(c, method, url, 413, msg);
         }
-        q = calloc(1, sizeof *q);
-        if (!q)
-            return send_error(c, method, url, 500, "out of memory");
-        *con_cls = q;
+        *con_cls = &no_body;
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
-        req_append(q, h->max_body, upload_data, *upload_data_size);
+        if (q == &no_body) {
+            struct req *own = calloc(1, sizeof *own);
+            q = own ? own : &no_memory;
+            *con_cls = q;
+        }
+        if (q != &no_memory)
+            req_append(q, h->max_body, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (q == &no_memory)
+        return send_error(c, method, url, 500, "out of memory");
     if (q->too_large) {
         char msg[96];
         snprintf(msg, sizeof msg, "request body over %zu bytes (admin.max_body_bytes)",
@@ -387,11 +432,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)c;
     (void)toe;
     struct req *q = *con_cls;
-    if (q) {
+    if (q && q != &no_body && q != &no_memory) {
         free(q->body);
         free(q);
-        *con_cls = NULL;
     }
+    *con_cls = NULL;
 }
 
 /* ---- connections ------------------------------------------------------ */
@@ -404,6 +449,7 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
     (void)addr;
     (void)addrlen;
     struct admin_http *h = cls;
+    admin_thread_init(); /* every connection starts here, on MHD's thread */
     unsigned open = atomic_load(&h->open);
     if (open < h->max_conn)
         return MHD_YES;

@@ -7,7 +7,7 @@
  *   client ──TCP──▶ listen socket (bound here: errors name address:port)
  *                     │ accept; over max_connections: closed, no answer
  *                     ▼
- *                  libmicrohttpd thread: request line + headers (64 KiB pool)
+ *                  libmicrohttpd thread (SCHED_BATCH): request line + headers (16 KiB pool)
  *                     │ token?  no/wrong ─▶ 401 + WWW-Authenticate
  *                     │ body > max_body ─▶ 413 (never buffered past max_body)
  *                     ▼
