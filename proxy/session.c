@@ -9,6 +9,21 @@
  * A command is taken from `in` only when it is complete (all its chunks),
  * so the classifier sees the whole text and a retry can resend it; commands
  * a client pipelines stay in `in` until the current reply is done.
+ *
+ * Buffers (issue 8: an idle session holds none): `in`, `cmd` and `out` take
+ * blocks from the worker's pool (buf.h) when bytes arrive or leave, and
+ * give them back as soon as nothing refers to them (trim_buffers()):
+ *   in   a read's block, kept only while it holds a partial packet or
+ *        pipelined commands; every use of a pointer into it (login packet,
+ *        command copy, LOCAL INFILE forwarding) ends before the bytes are
+ *        consumed, and on_alloc hands libuv room that on_read fills at once;
+ *   cmd  the command in flight, read again while it is routed, waits at the
+ *        gate, is re-prepared, retried or answered (PREPARE_OK): kept until
+ *        the session is IDLE again and dispatch() has returned;
+ *   out  given back by wq.c when a write drained it (libuv is done with
+ *        the bytes); the proxy's own answers build into it synchronously.
+ * pending_ok (the login OK held while the database is checked) and the
+ * result cache's key/reply buffers are not pooled.
  */
 #include "session.h"
 
@@ -32,8 +47,8 @@
  * (slowloris) holds a slot only this long. */
 /* A backend that refused a connection gets no reads for this long. */
 #define BACKEND_RETRY_AFTER_MS 2000
-/* Each read asks for this much room. */
-#define SESS_READ_SIZE (16u * 1024u)
+/* Each read asks for this much room: one block of the worker's pool. */
+#define SESS_READ_SIZE WORKER_POOL_BLOCK
 
 const char *sess_state_name(enum sess_state s)
 {
@@ -232,7 +247,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     (void)suggested;
     struct session *s = h->data;
-    if (buf_reserve(&s->in, SESS_READ_SIZE) != 0) {
+    if (buf_reserve_read(&s->in, SESS_READ_SIZE) != 0) {
         *out = uv_buf_init(NULL, 0);
         return;
     }
@@ -265,6 +280,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub)
     struct session *s = st->data;
     if (s->state == SESS_CLOSING)
         return;
+    if (nread == 0) { /* EAGAIN: the room on_alloc took was not used */
+        buf_release(&s->in);
+        return;
+    }
     if (nread < 0) {
         if (nread != UV_EOF)
             client_io_failed(s, "read from", (int)nread);
@@ -966,21 +985,29 @@ static void next_command(struct session *s)
     if (rc <= 0)
         return;
     uv_timer_stop(&s->timer);
-    const uint8_t *payload = buf_head(&s->in) + PROTO_FRAME_HDR_LEN;
     if (len == 0) {
         session_close(s, false, "bad packet: empty command");
         return;
     }
     /* The command moves out of `in` (which may already hold the next one):
-     * it stays whole in `cmd` for a retry elsewhere. */
+     * it stays whole in `cmd` for a retry elsewhere. When it is all `in`
+     * holds, the block itself moves (no copy). */
     buf_consume(&s->cmd, buf_pending(&s->cmd));
-    buf_trim(&s->cmd, SESS_READ_SIZE);
-    if (buf_append(&s->cmd, buf_head(&s->in), wire) != 0) {
-        session_close(s, false, "out of memory");
-        return;
+    buf_release(&s->cmd);
+    if (s->in.off == 0 && s->in.len == wire && !s->cmd.data) {
+        struct buf t = s->cmd;
+        s->cmd = s->in;
+        s->in = t;
+        s->in.pool = s->cmd.pool;
+    } else {
+        s->cmd.pool = s->in.pool; /* session_stmt.c may have swapped cmd's storage */
+        if (buf_append(&s->cmd, buf_head(&s->in), wire) != 0) {
+            session_close(s, false, "out of memory");
+            return;
+        }
+        buf_consume(&s->in, wire);
     }
-    buf_consume(&s->in, wire);
-    payload = buf_head(&s->cmd) + PROTO_FRAME_HDR_LEN;
+    const uint8_t *payload = buf_head(&s->cmd) + PROTO_FRAME_HDR_LEN;
     s->cmd_wire = wire;
     s->cmd_com = payload[0];
     s->cmd_last_seq = last;
@@ -1020,6 +1047,19 @@ static void infile_packets(struct session *s)
     }
 }
 
+/* Gives back the storage of in, cmd and out that nothing refers to (the
+ * contract at the top of this file): every path that ends a command or
+ * consumes input passes process_input(). */
+static void trim_buffers(struct session *s)
+{
+    buf_release(&s->in);
+    if (s->state == SESS_IDLE && !s->dispatching && s->cmd.data) {
+        buf_consume(&s->cmd, buf_pending(&s->cmd));
+        buf_release(&s->cmd);
+    }
+    wq_trim(&s->out);
+}
+
 static void process_input(struct session *s)
 {
     for (;;) {
@@ -1052,6 +1092,8 @@ static void process_input(struct session *s)
              (s->state == SESS_IDLE ||
               (s->infile && s->cur && wq_size(&s->cur->out) < cfg_of(s)->buffer_high_water)))
         resume_reading(s);
+    if (s->state != SESS_CLOSING)
+        trim_buffers(s);
 }
 
 /* ---------------------------------------------------------- timers --- */
@@ -1173,6 +1215,8 @@ void session_accept(struct worker *w, uv_stream_t *server, size_t li)
     s->tcp.data = s->timer.data = s;
     s->open_handles = 2;
     wq_init(&s->out, (uv_stream_t *)&s->tcp, on_client_written, s);
+    wq_use_pool(&s->out, &w->pool);
+    s->in.pool = s->cmd.pool = &w->pool;
     s->out.sent_stat = &w->st.bytes_out;
     s->connected_ms = s->last_cmd_ms = uv_now(&w->loop);
     worker__session_add(w, s);

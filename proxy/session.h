@@ -99,6 +99,8 @@ struct session {
     bool counted; /* holds a slot of max_client_connections */
     struct cauth auth;
     uint64_t caps; /* negotiated with the client */
+    /* in, cmd, out: storage from the worker's pool, held only while bytes
+     * are pending or a command is in flight (see trim_buffers in session.c). */
     struct buf in;
     struct wq out;
     bool read_paused;

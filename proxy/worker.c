@@ -90,6 +90,8 @@ int worker_init(struct worker *w, unsigned idx, struct proxy *px)
     memset(w, 0, sizeof *w);
     w->idx = idx;
     w->px = px;
+    buf_pool_init(&w->pool, WORKER_POOL_BLOCK, WORKER_POOL_BLOCKS);
+    buf_pool_init(&w->pool_read, WORKER_POOL_READ_BLOCK, WORKER_POOL_READ_BLOCKS);
     if (uv_loop_init(&w->loop) != 0) {
         snprintf(w->err, sizeof w->err, "uv_loop_init failed");
         return -1;
@@ -284,6 +286,8 @@ void worker_join(struct worker *w)
     if (uv_loop_close(&w->loop) != 0)
         log_warn("w%u: loop closed with handles open", w->idx);
     free(w->listeners);
+    buf_pool_free(&w->pool);
+    buf_pool_free(&w->pool_read);
     query_memo_free(&w->qmemo);
     query_match_free(&w->qmatch);
     uv_cond_destroy(&w->calls_cond);
