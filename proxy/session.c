@@ -241,7 +241,7 @@ void session__reply_error(struct session *s, enum gp_error e, const char *fmt, .
 
 /* ----------------------------------------------------------- input --- */
 
-static void restart_idle_timer(struct session *s);
+static void idle_from_now(struct session *s);
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
@@ -360,7 +360,6 @@ static int whole_packet(struct session *s, int expect, size_t *wire, uint64_t *l
 
 static void login_done(struct session *s)
 {
-    uv_timer_stop(&s->timer);
     if (buf_append(wq_buf(&s->out), buf_head(&s->pending_ok), buf_pending(&s->pending_ok)) != 0) {
         session_close(s, false, "out of memory");
         return;
@@ -371,7 +370,7 @@ static void login_done(struct session *s)
     log_debug("C#%u %s@%s logged in (db '%s', caps 0x%llx)", s->id, s->auth.login.user, s->peer,
               s->auth.login.database, (unsigned long long)s->caps);
     session_flush(s);
-    restart_idle_timer(s);
+    idle_from_now(s);
 }
 
 /* A login (or COM_CHANGE_USER) succeeded: adopt its user, schema and
@@ -563,7 +562,7 @@ void session_backend_ready(struct session *s, struct bconn *b)
     if (s->post_sync && s->state == SESS_WAIT_BACKEND && s->cmd_target == b->idx) {
         s->post_sync = false;
         s->state = SESS_IDLE;
-        restart_idle_timer(s);
+        idle_from_now(s);
         process_input(s);
         return;
     }
@@ -618,7 +617,7 @@ void session__command_answered(struct session *s)
         session_close(s, true, "proxy shutting down");
         return;
     }
-    restart_idle_timer(s);
+    idle_from_now(s);
     process_input(s);
 }
 
@@ -699,7 +698,7 @@ void session_backend_failed(struct session *s, struct bconn *b, int gp_err, cons
                              name, why);
     else
         session__reply_error(s, (enum gp_error)gp_err, "gtidproxy: backend %s: %s", name, why);
-    restart_idle_timer(s);
+    idle_from_now(s);
     process_input(s);
 }
 
@@ -755,7 +754,7 @@ void session_reply_done(struct session *s, struct bconn *b, const struct proto_t
             return;
         }
     }
-    restart_idle_timer(s);
+    idle_from_now(s);
     process_input(s);
 }
 
@@ -984,7 +983,6 @@ static void next_command(struct session *s)
     int rc = whole_packet(s, 0, &wire, &len, &first, &last);
     if (rc <= 0)
         return;
-    uv_timer_stop(&s->timer);
     if (len == 0) {
         session_close(s, false, "bad packet: empty command");
         return;
@@ -1013,14 +1011,14 @@ static void next_command(struct session *s)
     s->cmd_last_seq = last;
     s->cmd_whole = wire == len + PROTO_FRAME_HDR_LEN;
     s->queries++;
-    s->last_cmd_ms = uv_now(&s->w->loop);
+    s->last_cmd_ms = s->last_active_ms = uv_now(&s->w->loop);
     s->cmd_read = s->cmd_counted = false;
     s->dispatching = true;
     dispatch(s, payload, s->cmd_whole ? (size_t)len : 0, s->cmd_whole);
     s->dispatching = false;
     if (s->state == SESS_IDLE) { /* answered by the proxy itself */
         session__count_route(s, NULL);
-        restart_idle_timer(s);
+        idle_from_now(s);
     }
 }
 
@@ -1049,7 +1047,8 @@ static void infile_packets(struct session *s)
 
 /* Gives back the storage of in, cmd and out that nothing refers to (the
  * contract at the top of this file): every path that ends a command or
- * consumes input passes process_input(). */
+ * consumes input passes process_input(), and session_idle_check() catches
+ * the rest. */
 static void trim_buffers(struct session *s)
 {
     buf_release(&s->in);
@@ -1098,6 +1097,8 @@ static void process_input(struct session *s)
 
 /* ---------------------------------------------------------- timers --- */
 
+/* The session's own timer: login_ms while logging in, the gate's budgets
+ * while a read waits. Idleness is not timed here (session_idle_check). */
 void session__on_timer(uv_timer_t *t)
 {
     struct session *s = t->data;
@@ -1106,18 +1107,25 @@ void session__on_timer(uv_timer_t *t)
     else if (s->state == SESS_LOGIN || s->state == SESS_LOGIN_DB)
         session_close(s, false, "login not finished within %u ms (timeouts.login_ms)",
                       cfg_of(s)->login_timeout_ms);
-    else if (s->state == SESS_IDLE)
-        session_close(s, false, "idle for %u ms (timeouts.client_idle_ms)",
-                      cfg_of(s)->client_idle_timeout_ms);
 }
 
-static void restart_idle_timer(struct session *s)
+/* The session is idle from now: the idle clock restarts (a timestamp; the
+ * worker's periodic check compares it, instead of a timer restarted per
+ * command), and a login or gate timer has nothing left to time. */
+static void idle_from_now(struct session *s)
 {
+    uv_timer_stop(&s->timer);
+    s->last_active_ms = uv_now(&s->w->loop);
+}
+
+void session_idle_check(struct session *s, uint64_t now_ms)
+{
+    if (s->state != SESS_IDLE)
+        return;
+    trim_buffers(s);
     unsigned ms = cfg_of(s)->client_idle_timeout_ms;
-    if (ms)
-        uv_timer_start(&s->timer, session__on_timer, ms, 0);
-    else
-        uv_timer_stop(&s->timer);
+    if (ms && now_ms >= s->last_active_ms + ms)
+        session_close(s, false, "idle for %u ms (timeouts.client_idle_ms)", ms);
 }
 
 /* ---------------------------------------------------------- accept --- */
@@ -1218,7 +1226,7 @@ void session_accept(struct worker *w, uv_stream_t *server, size_t li)
     wq_use_pool(&s->out, &w->pool);
     s->in.pool = s->cmd.pool = &w->pool;
     s->out.sent_stat = &w->st.bytes_out;
-    s->connected_ms = s->last_cmd_ms = uv_now(&w->loop);
+    s->connected_ms = s->last_cmd_ms = s->last_active_ms = uv_now(&w->loop);
     worker__session_add(w, s);
     if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0) {
         session_close(s, false, "accept failed");

@@ -94,7 +94,7 @@ struct session {
     char peer[64];
     enum sess_state state;
     uv_tcp_t tcp;
-    uv_timer_t timer; /* login and idle timeout */
+    uv_timer_t timer; /* login timeout, the gate's budgets (idle: session_idle_check) */
     int open_handles;
     bool counted; /* holds a slot of max_client_connections */
     struct cauth auth;
@@ -149,6 +149,7 @@ struct session {
      * (uv_now: no clock read per command). */
     uint64_t connected_ms;   /* at accept */
     uint64_t last_cmd_ms;    /* the last command arrived */
+    uint64_t last_active_ms; /* ... or the last one ended: the idle clock (client_idle_ms) */
     uint64_t queries;        /* commands */
     uint64_t bytes_in;       /* from the client (bytes out: out.sent) */
     bool cmd_read;           /* the current command was routed as a read */
@@ -162,6 +163,10 @@ void session_close(struct session *s, bool flush, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* SIGTERM: close now if idle, else after the current reply. */
 void session_drain(struct session *s);
+/* The worker's periodic check (now_ms: its loop time): an idle session
+ * past timeouts.client_idle_ms closes, and an idle one gives back any
+ * buffer it still holds. */
+void session_idle_check(struct session *s, uint64_t now_ms);
 struct session *session_next(struct session *s);
 /* The monitor answered a strong look-up: sessions waiting for one go on. */
 void session_strong_ready(struct session *s);

@@ -71,6 +71,10 @@ struct worker {
     size_t n_listeners;
     uv_timer_t drain_timer;
     bool draining;
+    /* Idle sessions: one periodic check instead of a timer restarted per
+     * command (worker_idle_period_ms()). Unreferenced. */
+    uv_timer_t idle_timer;
+    uint64_t idle_period_ms;
     /* Connection buffers' blocks (buf.h): `pool` for the clients' input,
      * commands and output and the backends' output, `pool_read` for the
      * backends' reads. Only this thread touches them. */
@@ -102,6 +106,12 @@ struct worker {
 #define WORKER_POOL_BLOCKS      128u
 #define WORKER_POOL_READ_BLOCK  (64u * 1024u)
 #define WORKER_POOL_READ_BLOCKS 32u
+
+/* The idle check's period for a client idle timeout of timeout_ms (0: none):
+ * a tenth of it, at most 1 s, at least 10 ms. A session idle for longer
+ * than its timeout is closed at the next check: at most one period late
+ * (plus however long the loop was busy). */
+uint64_t worker_idle_period_ms(unsigned timeout_ms);
 
 /* Statement texts whose query-rule decision each worker remembers. */
 #define WORKER_RULE_MEMO 4096

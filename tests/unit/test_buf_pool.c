@@ -11,7 +11,8 @@
  *   - a query's cycle (read, move to cmd, reply queued and written) reaches
  *     a steady state where the pool mallocs nothing;
  *   - a write queue's storage goes back once the kernel took the bytes,
- *     also when the write had to wait (uv_write), and not before.
+ *     also when the write had to wait (uv_write), and not before;
+ *   - the idle check's period (worker_idle_period_ms).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -341,6 +342,16 @@ static void test_wq_keeps_until_written(void **state)
     fixture_close(&f);
 }
 
+static void test_idle_period(void **state)
+{
+    (void)state;
+    assert_int_equal(worker_idle_period_ms(1000), 100);
+    assert_int_equal(worker_idle_period_ms(28800000), 1000); /* the default: 1 s */
+    assert_int_equal(worker_idle_period_ms(10000), 1000);
+    assert_int_equal(worker_idle_period_ms(50), 10);
+    assert_int_equal(worker_idle_period_ms(0), 1000); /* no timeout: the buffer check only */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +363,7 @@ int main(void)
         cmocka_unit_test(test_steady_state_allocates_nothing),
         cmocka_unit_test(test_wq_gives_back_after_write),
         cmocka_unit_test(test_wq_keeps_until_written),
+        cmocka_unit_test(test_idle_period),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
