@@ -139,12 +139,6 @@ void buf_free(struct buf *b)
     b->off = b->len = b->cap = 0;
 }
 
-void buf_release(struct buf *b)
-{
-    if (b->data && buf_pending(b) == 0)
-        buf_free(b);
-}
-
 void buf_trim(struct buf *b, size_t keep)
 {
     if (buf_pending(b) == 0 && b->cap > keep)

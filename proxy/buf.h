@@ -79,16 +79,21 @@ int buf_append(struct buf *b, const void *p, size_t n) __attribute__((warn_unuse
 /* Marks n pending bytes consumed; an emptied buffer restarts at 0. */
 void buf_consume(struct buf *b, size_t n);
 
+/* Gives the storage back whatever it holds. */
+void buf_free(struct buf *b);
+
 /* Gives the storage of an empty buffer back (to its pool, or free()); a
  * buffer with pending bytes keeps it. No pointer into the old storage may
- * be used afterwards: call it only when nothing refers to it. */
-void buf_release(struct buf *b);
+ * be used afterwards: call it only when nothing refers to it. Inline: it
+ * runs several times per query, mostly on buffers that hold nothing. */
+static inline void buf_release(struct buf *b)
+{
+    if (b->data && b->off == b->len)
+        buf_free(b);
+}
 
 /* Gives the storage of an empty buffer back when its capacity exceeds keep
  * bytes (keep 0: any). */
 void buf_trim(struct buf *b, size_t keep);
-
-/* Gives the storage back whatever it holds. */
-void buf_free(struct buf *b);
 
 #endif
