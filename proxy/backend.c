@@ -439,6 +439,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub)
         } else {
             fail(b, b->state == BCONN_BUSY ? GP_ER_BACKEND_LOST : GP_ER_BACKEND_CONNECT, "%s", why);
         }
+        buf_free(&b->in); /* closed: the read's block goes back now */
         return;
     }
     b->in.len += (size_t)nread;

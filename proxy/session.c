@@ -294,6 +294,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub)
             session_close(s, false, "client disconnected during login");
         else
             session_close(s, false, "client disconnected");
+        /* Closing: nothing reads `in` again. Given back now, not when the
+         * handles have closed, so that clients leaving together do not
+         * each hold the block their last read took. */
+        buf_free(&s->in);
         return;
     }
     s->in.len += (size_t)nread;
@@ -1016,6 +1020,10 @@ static void next_command(struct session *s)
     s->dispatching = true;
     dispatch(s, payload, s->cmd_whole ? (size_t)len : 0, s->cmd_whole);
     s->dispatching = false;
+    if (s->state == SESS_CLOSING) { /* COM_QUIT & co: nothing reads cmd again */
+        buf_free(&s->cmd);
+        return;
+    }
     if (s->state == SESS_IDLE) { /* answered by the proxy itself */
         session__count_route(s, NULL);
         idle_from_now(s);
