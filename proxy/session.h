@@ -88,11 +88,15 @@ struct sess_cache {
 
 struct session {
     struct session *prev, *next; /* the worker's list */
-    struct worker *w;
+    /* What the worker's idle check reads of every session, together at the
+     * start (one or two cache lines per session for its walk). */
+    enum sess_state state;
+    bool cmd_held;           /* cmd may hold storage (trim_buffers() gives it back) */
+    uint64_t last_active_ms; /* a command arrived or ended: the idle clock (client_idle_ms) */
     struct proxy_snapshot *snap;
+    struct worker *w;
     uint32_t id;
     char peer[64];
-    enum sess_state state;
     uv_tcp_t tcp;
     uv_timer_t timer; /* login timeout, the gate's budgets (idle: session_idle_check) */
     int open_handles;
@@ -149,7 +153,6 @@ struct session {
      * (uv_now: no clock read per command). */
     uint64_t connected_ms;   /* at accept */
     uint64_t last_cmd_ms;    /* the last command arrived */
-    uint64_t last_active_ms; /* ... or the last one ended: the idle clock (client_idle_ms) */
     uint64_t queries;        /* commands */
     uint64_t bytes_in;       /* from the client (bytes out: out.sent) */
     bool cmd_read;           /* the current command was routed as a read */
