@@ -17,9 +17,8 @@ struct free_block {
 
 void buf_pool_init(struct buf_pool *p, size_t block, unsigned max)
 {
-    *p = (struct buf_pool){.block = block < sizeof(struct free_block) ? sizeof(struct free_block)
-                                                                       : block,
-                           .max = max};
+    *p = (struct buf_pool){
+        .block = block < sizeof(struct free_block) ? sizeof(struct free_block) : block, .max = max};
 }
 
 void buf_pool_free(struct buf_pool *p)

@@ -93,7 +93,7 @@
 /* Each session's SELECT 1 opens a replica connection that stays with it:
  * the clients query in waves this size and quit, so the servers
  * (max_connections 1000) never see more than this many at once. */
-#define IDLE_QUERY_WAVE 250
+#define IDLE_QUERY_WAVE  250
 #define IDLE_DEADLINE_MS 60000.0
 /* Same bounds as fault_backends.c: RSS growth of the proxy during a case. */
 #define RSS_CAP_KB (64L * 1024)
@@ -721,8 +721,8 @@ static void test_idle_memory(void **state)
         return;
     }
     if (per_client >= IDLE_KB_PER_CLIENT)
-        fail_msg("each idle client costs the proxy %.2f kB of RSS, over the %.1f kB bound", per_client,
-                 IDLE_KB_PER_CLIENT);
+        fail_msg("each idle client costs the proxy %.2f kB of RSS, over the %.1f kB bound",
+                 per_client, IDLE_KB_PER_CLIENT);
 }
 
 /* ---- main ---- */

@@ -167,7 +167,8 @@ static void test_read_after_cut_packet(void **state)
 static void one_query(struct buf_pool *p, struct buf_pool *pr, struct buf *in, struct buf *cmd,
                       struct buf *bout, struct buf *bin, struct buf *out)
 {
-    static const uint8_t q[] = {0x0b, 0, 0, 0, 0x03, 'S', 'E', 'L', 'E', 'C', 'T', ' ', '1', ';', 0};
+    static const uint8_t q[] = {0x0b, 0,   0,   0,   0x03, 'S', 'E', 'L',
+                                'E',  'C', 'T', ' ', '1',  ';', 0};
     assert_int_equal(buf_reserve_read(in, p->block), 0);
     memcpy(in->data + in->len, q, sizeof q);
     in->len += sizeof q;
