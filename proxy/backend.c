@@ -18,8 +18,12 @@
 #include "worker.h"
 
 /* Each read asks for this much room: large results stream in 64 KiB steps
- * (one read, one write per step). */
-#define BCONN_READ_SIZE (64u * 1024u)
+ * (one read, one write per step). The read buffer is one block of the
+ * worker's pool_read, taken for a read and given back as soon as its bytes
+ * are relayed (only a cut packet keeps it): a connection that waits holds
+ * none. Every pointer into it (relay(), login_packets()) lives within one
+ * on_read. */
+#define BCONN_READ_SIZE WORKER_POOL_READ_BLOCK
 
 /* What every backend connection turns on after login (DESIGN.md section 4):
  * all changed system variables (so the proxy can replay the client's SETs
@@ -293,8 +297,10 @@ static int relay_piece(struct bconn *b, uint8_t *p, size_t n, bool whole)
 static int relay(struct bconn *b)
 {
     for (;;) {
-        uint8_t *p = b->in.data + b->in.off;
         size_t n = buf_pending(&b->in);
+        if (n == 0)
+            return 0; /* (the buffer may have been given back: data NULL) */
+        uint8_t *p = b->in.data + b->in.off;
         size_t take;
         bool whole = false;
         if (b->chunk_left) {
@@ -399,7 +405,13 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     (void)suggested;
     struct bconn *b = h->data;
-    if (buf_reserve(&b->in, BCONN_READ_SIZE) != 0) {
+    /* A cut packet waiting for its rest has its room already (relay()
+     * reserved it, or only the header is cut): the block is compacted, not
+     * grown, so a reply's packets keep fitting one pool block. */
+    size_t pending = buf_pending(&b->in);
+    int rc = pending && b->in.cap > pending ? buf_reserve(&b->in, b->in.cap - pending)
+                                            : buf_reserve_read(&b->in, BCONN_READ_SIZE);
+    if (rc != 0) {
         *out = uv_buf_init(NULL, 0);
         return;
     }
@@ -412,6 +424,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub)
     struct bconn *b = st->data;
     if (b->state == BCONN_CLOSED)
         return;
+    if (nread == 0) { /* EAGAIN: the room on_alloc took was not used */
+        buf_release(&b->in);
+        return;
+    }
     if (nread < 0) {
         const char *why =
             nread == UV_EOF ? "server closed the connection" : uv_strerror((int)nread);
@@ -423,6 +439,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub)
         } else {
             fail(b, b->state == BCONN_BUSY ? GP_ER_BACKEND_LOST : GP_ER_BACKEND_CONNECT, "%s", why);
         }
+        buf_free(&b->in); /* closed: the read's block goes back now */
         return;
     }
     b->in.len += (size_t)nread;
@@ -432,6 +449,7 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub)
         fail(b, GP_ER_BACKEND_PROTOCOL, "unexpected bytes from an idle server");
     else
         after_reads(b);
+    buf_release(&b->in); /* unless a cut packet waits for its rest */
 }
 
 /* ------------------------------------------------------- lifecycle --- */
@@ -447,6 +465,7 @@ void bconn_resume(struct bconn *b)
         return;
     b->read_paused = false;
     after_reads(b); /* bytes may already wait in the buffer (re-arms the silence timer) */
+    buf_release(&b->in);
     if (b->state != BCONN_CLOSED && !b->read_paused) {
         int rc = start_reading(b);
         if (rc < 0)
@@ -546,6 +565,8 @@ struct bconn *bconn_open(struct session *s, size_t idx)
     b->info = bi;
     atomic_fetch_add_explicit(&bi->open, 1, memory_order_relaxed);
     wq_init(&b->out, (uv_stream_t *)&b->tcp, on_write_done, b);
+    wq_use_pool(&b->out, &s->w->pool);
+    b->in.pool = &s->w->pool_read;
     proto_tracker_stream_init(&b->ts, NULL, 0, cfg->max_packet_size);
     /* The login database: the session's schema, so no USE is needed. */
     const char *db = s->want.has_schema && *s->want.schema ? s->want.schema : NULL;

@@ -9,6 +9,21 @@
  * A command is taken from `in` only when it is complete (all its chunks),
  * so the classifier sees the whole text and a retry can resend it; commands
  * a client pipelines stay in `in` until the current reply is done.
+ *
+ * Buffers (issue 8: an idle session holds none): `in`, `cmd` and `out` take
+ * blocks from the worker's pool (buf.h) when bytes arrive or leave, and
+ * give them back as soon as nothing refers to them (trim_buffers()):
+ *   in   a read's block, kept only while it holds a partial packet or
+ *        pipelined commands; every use of a pointer into it (login packet,
+ *        command copy, LOCAL INFILE forwarding) ends before the bytes are
+ *        consumed, and on_alloc hands libuv room that on_read fills at once;
+ *   cmd  the command in flight, read again while it is routed, waits at the
+ *        gate, is re-prepared, retried or answered (PREPARE_OK): kept until
+ *        the session is IDLE again and dispatch() has returned;
+ *   out  given back by wq.c when a write drained it (libuv is done with
+ *        the bytes); the proxy's own answers build into it synchronously.
+ * pending_ok (the login OK held while the database is checked) and the
+ * result cache's key/reply buffers are not pooled.
  */
 #include "session.h"
 
@@ -32,8 +47,8 @@
  * (slowloris) holds a slot only this long. */
 /* A backend that refused a connection gets no reads for this long. */
 #define BACKEND_RETRY_AFTER_MS 2000
-/* Each read asks for this much room. */
-#define SESS_READ_SIZE (16u * 1024u)
+/* Each read asks for this much room: one block of the worker's pool. */
+#define SESS_READ_SIZE WORKER_POOL_BLOCK
 
 const char *sess_state_name(enum sess_state s)
 {
@@ -226,13 +241,13 @@ void session__reply_error(struct session *s, enum gp_error e, const char *fmt, .
 
 /* ----------------------------------------------------------- input --- */
 
-static void restart_idle_timer(struct session *s);
+static void idle_from_now(struct session *s);
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     (void)suggested;
     struct session *s = h->data;
-    if (buf_reserve(&s->in, SESS_READ_SIZE) != 0) {
+    if (buf_reserve_read(&s->in, SESS_READ_SIZE) != 0) {
         *out = uv_buf_init(NULL, 0);
         return;
     }
@@ -265,6 +280,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub)
     struct session *s = st->data;
     if (s->state == SESS_CLOSING)
         return;
+    if (nread == 0) { /* EAGAIN: the room on_alloc took was not used */
+        buf_release(&s->in);
+        return;
+    }
     if (nread < 0) {
         if (nread != UV_EOF)
             client_io_failed(s, "read from", (int)nread);
@@ -275,6 +294,10 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *ub)
             session_close(s, false, "client disconnected during login");
         else
             session_close(s, false, "client disconnected");
+        /* Closing: nothing reads `in` again. Given back now, not when the
+         * handles have closed, so that clients leaving together do not
+         * each hold the block their last read took. */
+        buf_free(&s->in);
         return;
     }
     s->in.len += (size_t)nread;
@@ -341,7 +364,6 @@ static int whole_packet(struct session *s, int expect, size_t *wire, uint64_t *l
 
 static void login_done(struct session *s)
 {
-    uv_timer_stop(&s->timer);
     if (buf_append(wq_buf(&s->out), buf_head(&s->pending_ok), buf_pending(&s->pending_ok)) != 0) {
         session_close(s, false, "out of memory");
         return;
@@ -352,7 +374,7 @@ static void login_done(struct session *s)
     log_debug("C#%u %s@%s logged in (db '%s', caps 0x%llx)", s->id, s->auth.login.user, s->peer,
               s->auth.login.database, (unsigned long long)s->caps);
     session_flush(s);
-    restart_idle_timer(s);
+    idle_from_now(s);
 }
 
 /* A login (or COM_CHANGE_USER) succeeded: adopt its user, schema and
@@ -559,7 +581,7 @@ void session_backend_ready(struct session *s, struct bconn *b)
     if (s->post_sync && s->state == SESS_WAIT_BACKEND && s->cmd_target == b->idx) {
         s->post_sync = false;
         s->state = SESS_IDLE;
-        restart_idle_timer(s);
+        idle_from_now(s);
         process_input(s);
         return;
     }
@@ -614,7 +636,7 @@ void session__command_answered(struct session *s)
         session_close(s, true, "proxy shutting down");
         return;
     }
-    restart_idle_timer(s);
+    idle_from_now(s);
     process_input(s);
 }
 
@@ -695,7 +717,7 @@ void session_backend_failed(struct session *s, struct bconn *b, int gp_err, cons
                              name, why);
     else
         session__reply_error(s, (enum gp_error)gp_err, "gtidproxy: backend %s: %s", name, why);
-    restart_idle_timer(s);
+    idle_from_now(s);
     process_input(s);
 }
 
@@ -751,7 +773,7 @@ void session_reply_done(struct session *s, struct bconn *b, const struct proto_t
             return;
         }
     }
-    restart_idle_timer(s);
+    idle_from_now(s);
     process_input(s);
 }
 
@@ -980,35 +1002,47 @@ static void next_command(struct session *s)
     int rc = whole_packet(s, 0, &wire, &len, &first, &last);
     if (rc <= 0)
         return;
-    uv_timer_stop(&s->timer);
-    const uint8_t *payload = buf_head(&s->in) + PROTO_FRAME_HDR_LEN;
     if (len == 0) {
         session_close(s, false, "bad packet: empty command");
         return;
     }
     /* The command moves out of `in` (which may already hold the next one):
-     * it stays whole in `cmd` for a retry elsewhere. */
+     * it stays whole in `cmd` for a retry elsewhere. When it is all `in`
+     * holds, the block itself moves (no copy). */
     buf_consume(&s->cmd, buf_pending(&s->cmd));
-    buf_trim(&s->cmd, SESS_READ_SIZE);
-    if (buf_append(&s->cmd, buf_head(&s->in), wire) != 0) {
-        session_close(s, false, "out of memory");
-        return;
+    buf_release(&s->cmd);
+    if (s->in.off == 0 && s->in.len == wire && !s->cmd.data) {
+        struct buf t = s->cmd;
+        s->cmd = s->in;
+        s->in = t;
+        s->in.pool = s->cmd.pool;
+    } else {
+        s->cmd.pool = s->in.pool; /* session_stmt.c may have swapped cmd's storage */
+        if (buf_append(&s->cmd, buf_head(&s->in), wire) != 0) {
+            session_close(s, false, "out of memory");
+            return;
+        }
+        buf_consume(&s->in, wire);
     }
-    buf_consume(&s->in, wire);
-    payload = buf_head(&s->cmd) + PROTO_FRAME_HDR_LEN;
+    s->cmd_held = true;
+    const uint8_t *payload = buf_head(&s->cmd) + PROTO_FRAME_HDR_LEN;
     s->cmd_wire = wire;
     s->cmd_com = payload[0];
     s->cmd_last_seq = last;
     s->cmd_whole = wire == len + PROTO_FRAME_HDR_LEN;
     s->queries++;
-    s->last_cmd_ms = uv_now(&s->w->loop);
+    s->last_cmd_ms = s->last_active_ms = uv_now(&s->w->loop);
     s->cmd_read = s->cmd_counted = false;
     s->dispatching = true;
     dispatch(s, payload, s->cmd_whole ? (size_t)len : 0, s->cmd_whole);
     s->dispatching = false;
+    if (s->state == SESS_CLOSING) { /* COM_QUIT & co: nothing reads cmd again */
+        buf_free(&s->cmd);
+        return;
+    }
     if (s->state == SESS_IDLE) { /* answered by the proxy itself */
         session__count_route(s, NULL);
-        restart_idle_timer(s);
+        idle_from_now(s);
     }
 }
 
@@ -1033,6 +1067,21 @@ static void infile_packets(struct session *s)
             return;
         }
     }
+}
+
+/* Gives back the storage of in, cmd and out that nothing refers to (the
+ * contract at the top of this file): every path that ends a command or
+ * consumes input passes process_input(), and session_idle_check() catches
+ * the rest. */
+static void trim_buffers(struct session *s)
+{
+    buf_release(&s->in);
+    if (s->state == SESS_IDLE && !s->dispatching && s->cmd_held) {
+        buf_consume(&s->cmd, buf_pending(&s->cmd));
+        buf_release(&s->cmd);
+        s->cmd_held = false;
+    }
+    wq_trim(&s->out);
 }
 
 static void process_input(struct session *s)
@@ -1067,10 +1116,14 @@ static void process_input(struct session *s)
              (s->state == SESS_IDLE ||
               (s->infile && s->cur && wq_size(&s->cur->out) < cfg_of(s)->buffer_high_water)))
         resume_reading(s);
+    if (s->state != SESS_CLOSING)
+        trim_buffers(s);
 }
 
 /* ---------------------------------------------------------- timers --- */
 
+/* The session's own timer: login_ms while logging in, the gate's budgets
+ * while a read waits. Idleness is not timed here (session_idle_check). */
 void session__on_timer(uv_timer_t *t)
 {
     struct session *s = t->data;
@@ -1079,18 +1132,28 @@ void session__on_timer(uv_timer_t *t)
     else if (s->state == SESS_LOGIN || s->state == SESS_LOGIN_DB)
         session_close(s, false, "login not finished within %u ms (timeouts.login_ms)",
                       cfg_of(s)->login_timeout_ms);
-    else if (s->state == SESS_IDLE)
-        session_close(s, false, "idle for %u ms (timeouts.client_idle_ms)",
-                      cfg_of(s)->client_idle_timeout_ms);
 }
 
-static void restart_idle_timer(struct session *s)
+/* The session is idle from now: the idle clock restarts (a timestamp; the
+ * worker's periodic check compares it, instead of a timer restarted per
+ * command), and a login or gate timer has nothing left to time. */
+static void idle_from_now(struct session *s)
 {
+    uv_timer_stop(&s->timer);
+    s->last_active_ms = uv_now(&s->w->loop);
+}
+
+void session_idle_check(struct session *s, uint64_t now_ms)
+{
+    if (s->state != SESS_IDLE)
+        return;
+    /* The fields read here sit in the struct's first cache line: the walk
+     * over thousands of idle sessions touches little else. */
+    if (s->cmd_held) /* became idle on a path that did not pass process_input() */
+        trim_buffers(s);
     unsigned ms = cfg_of(s)->client_idle_timeout_ms;
-    if (ms)
-        uv_timer_start(&s->timer, session__on_timer, ms, 0);
-    else
-        uv_timer_stop(&s->timer);
+    if (ms && now_ms >= s->last_active_ms + ms)
+        session_close(s, false, "idle for %u ms (timeouts.client_idle_ms)", ms);
 }
 
 /* ---------------------------------------------------------- accept --- */
@@ -1188,8 +1251,10 @@ void session_accept(struct worker *w, uv_stream_t *server, size_t li)
     s->tcp.data = s->timer.data = s;
     s->open_handles = 2;
     wq_init(&s->out, (uv_stream_t *)&s->tcp, on_client_written, s);
+    wq_use_pool(&s->out, &w->pool);
+    s->in.pool = s->cmd.pool = &w->pool;
     s->out.sent_stat = &w->st.bytes_out;
-    s->connected_ms = s->last_cmd_ms = uv_now(&w->loop);
+    s->connected_ms = s->last_cmd_ms = s->last_active_ms = uv_now(&w->loop);
     worker__session_add(w, s);
     if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0) {
         session_close(s, false, "accept failed");

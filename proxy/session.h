@@ -88,17 +88,23 @@ struct sess_cache {
 
 struct session {
     struct session *prev, *next; /* the worker's list */
-    struct worker *w;
+    /* What the worker's idle check reads of every session, together at the
+     * start (one or two cache lines per session for its walk). */
+    enum sess_state state;
+    bool cmd_held;           /* cmd may hold storage (trim_buffers() gives it back) */
+    uint64_t last_active_ms; /* a command arrived or ended: the idle clock (client_idle_ms) */
     struct proxy_snapshot *snap;
+    struct worker *w;
     uint32_t id;
     char peer[64];
-    enum sess_state state;
     uv_tcp_t tcp;
-    uv_timer_t timer; /* login and idle timeout */
+    uv_timer_t timer; /* login timeout, the gate's budgets (idle: session_idle_check) */
     int open_handles;
     bool counted; /* holds a slot of max_client_connections */
     struct cauth auth;
     uint64_t caps; /* negotiated with the client */
+    /* in, cmd, out: storage from the worker's pool, held only while bytes
+     * are pending or a command is in flight (see trim_buffers in session.c). */
     struct buf in;
     struct wq out;
     bool read_paused;
@@ -160,6 +166,10 @@ void session_close(struct session *s, bool flush, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* SIGTERM: close now if idle, else after the current reply. */
 void session_drain(struct session *s);
+/* The worker's periodic check (now_ms: its loop time): an idle session
+ * past timeouts.client_idle_ms closes, and an idle one gives back any
+ * buffer it still holds. */
+void session_idle_check(struct session *s, uint64_t now_ms);
 struct session *session_next(struct session *s);
 /* The monitor answered a strong look-up: sessions waiting for one go on. */
 void session_strong_ready(struct session *s);

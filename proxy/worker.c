@@ -90,6 +90,8 @@ int worker_init(struct worker *w, unsigned idx, struct proxy *px)
     memset(w, 0, sizeof *w);
     w->idx = idx;
     w->px = px;
+    buf_pool_init(&w->pool, WORKER_POOL_BLOCK, WORKER_POOL_BLOCKS);
+    buf_pool_init(&w->pool_read, WORKER_POOL_READ_BLOCK, WORKER_POOL_READ_BLOCKS);
     if (uv_loop_init(&w->loop) != 0) {
         snprintf(w->err, sizeof w->err, "uv_loop_init failed");
         return -1;
@@ -185,6 +187,35 @@ static void begin_drain(struct worker *w)
     uv_unref((uv_handle_t *)&w->drain_timer); /* the loop ends when sessions are gone */
 }
 
+uint64_t worker_idle_period_ms(unsigned timeout_ms)
+{
+    uint64_t p = timeout_ms ? timeout_ms / 10u : 1000u;
+    if (p > 1000u)
+        p = 1000u;
+    if (p < 10u)
+        p = 10u;
+    return p;
+}
+
+/* Every idle_period_ms: sessions idle past their timeout close (and any
+ * buffer an idle session still holds goes back). The period follows the
+ * configuration in force (a reload that changes client_idle_ms takes
+ * effect at the next check). */
+static void on_idle_check(uv_timer_t *t)
+{
+    struct worker *w = t->data;
+    uint64_t now = uv_now(&w->loop);
+    for (struct session *s = w->sessions, *next; s; s = next) {
+        next = session_next(s);
+        session_idle_check(s, now);
+    }
+    uint64_t p = worker_idle_period_ms(proxy_snap(w->px)->cfg->client_idle_timeout_ms);
+    if (p != w->idle_period_ms) {
+        w->idle_period_ms = p;
+        uv_timer_start(t, on_idle_check, p, p);
+    }
+}
+
 static void on_wake(uv_async_t *a)
 {
     struct worker *w = a->data;
@@ -255,6 +286,11 @@ int worker_start(struct worker *w)
 {
     uv_async_init(&w->loop, &w->wake, on_wake);
     w->wake.data = w;
+    uv_timer_init(&w->loop, &w->idle_timer);
+    w->idle_timer.data = w;
+    w->idle_period_ms = worker_idle_period_ms(proxy_snap(w->px)->cfg->client_idle_timeout_ms);
+    uv_timer_start(&w->idle_timer, on_idle_check, w->idle_period_ms, w->idle_period_ms);
+    uv_unref((uv_handle_t *)&w->idle_timer); /* never keeps the loop alive */
 
     if (uv_thread_create(&w->thread, worker_main, w) != 0) {
         snprintf(w->err, sizeof w->err, "cannot start thread");
@@ -284,6 +320,8 @@ void worker_join(struct worker *w)
     if (uv_loop_close(&w->loop) != 0)
         log_warn("w%u: loop closed with handles open", w->idx);
     free(w->listeners);
+    buf_pool_free(&w->pool);
+    buf_pool_free(&w->pool_read);
     query_memo_free(&w->qmemo);
     query_match_free(&w->qmatch);
     uv_cond_destroy(&w->calls_cond);

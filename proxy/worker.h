@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "buf.h"
 #include "cache.h"
 #include "gate.h"
 #include "proxy.h"
@@ -70,6 +71,15 @@ struct worker {
     size_t n_listeners;
     uv_timer_t drain_timer;
     bool draining;
+    /* Idle sessions: one periodic check instead of a timer restarted per
+     * command (worker_idle_period_ms()). Unreferenced. */
+    uv_timer_t idle_timer;
+    uint64_t idle_period_ms;
+    /* Connection buffers' blocks (buf.h): `pool` for the clients' input,
+     * commands and output and the backends' output, `pool_read` for the
+     * backends' reads. Only this thread touches them. */
+    struct buf_pool pool;
+    struct buf_pool pool_read;
     struct session *sessions; /* doubly linked list of live sessions */
     unsigned n_sessions;
     unsigned rr;   /* round-robin position for replica choice */
@@ -84,6 +94,24 @@ struct worker {
     bool stopped; /* the loop ended: calls are refused */
     char err[256]; /* start-up error, for the main thread */
 };
+
+/* The pools' block sizes and bounds: a block is kept only while the list
+ * is under its bound (at most WORKER_POOL_BLOCKS x 16 KiB +
+ * WORKER_POOL_READ_BLOCKS x 64 KiB = 4 MiB per worker stay allocated after
+ * a burst); beyond it, blocks are freed as they come back. A block is held
+ * across loop turns only by a command in flight (`cmd`), a partial packet,
+ * or a reply the peer has not taken yet, so the bounds cover that many
+ * busy sessions per worker without a malloc. */
+#define WORKER_POOL_BLOCK       (16u * 1024u)
+#define WORKER_POOL_BLOCKS      128u
+#define WORKER_POOL_READ_BLOCK  (64u * 1024u)
+#define WORKER_POOL_READ_BLOCKS 32u
+
+/* The idle check's period for a client idle timeout of timeout_ms (0: none):
+ * a tenth of it, at most 1 s, at least 10 ms. A session idle for longer
+ * than its timeout is closed at the next check: at most one period late
+ * (plus however long the loop was busy). */
+uint64_t worker_idle_period_ms(unsigned timeout_ms);
 
 /* Statement texts whose query-rule decision each worker remembers. */
 #define WORKER_RULE_MEMO 4096

@@ -3,13 +3,34 @@
  */
 #include "wq.h"
 
-/* Buffers of a drained queue larger than this are freed, so one big reply
- * does not pin memory to an idle connection. */
+/* Without a pool: buffers of a drained queue larger than this are freed,
+ * so one big reply does not pin memory to an idle connection. */
 #define WQ_KEEP_BYTES (64u * 1024u)
 
 void wq_init(struct wq *q, uv_stream_t *stream, wq_done_cb on_done, void *data)
 {
     *q = (struct wq){.stream = stream, .on_done = on_done, .data = data};
+}
+
+void wq_use_pool(struct wq *q, struct buf_pool *pool)
+{
+    q->queued.pool = q->busy.pool = pool;
+}
+
+/* An emptied buffer of the queue: its storage goes back (pool), or what
+ * exceeds WQ_KEEP_BYTES does (no pool). */
+static void drained(struct buf *b)
+{
+    if (b->pool)
+        buf_release(b);
+    else
+        buf_trim(b, WQ_KEEP_BYTES);
+}
+
+void wq_trim(struct wq *q)
+{
+    if (buf_pending(&q->queued) == 0)
+        drained(&q->queued);
 }
 
 static void count_sent(struct wq *q, size_t n)
@@ -28,7 +49,7 @@ static void on_write(uv_write_t *req, int status)
     if (status == 0)
         count_sent(q, buf_pending(&q->busy));
     buf_consume(&q->busy, buf_pending(&q->busy));
-    buf_trim(&q->busy, WQ_KEEP_BYTES);
+    drained(&q->busy); /* libuv is done with its bytes */
     if (status == 0)
         status = wq_flush(q);
     q->on_done(q, status);
@@ -44,14 +65,15 @@ int wq_flush(struct wq *q)
         count_sent(q, (size_t)n);
         buf_consume(&q->queued, (size_t)n);
         if (buf_pending(&q->queued) == 0) {
-            buf_trim(&q->queued, WQ_KEEP_BYTES);
+            drained(&q->queued);
             return 0;
         }
     } else if (n != UV_EAGAIN) {
         return n;
     }
     /* The rest goes through uv_write from the other buffer, so appends can
-     * continue into `queued` meanwhile. */
+     * continue into `queued` meanwhile; `busy` stays untouched until
+     * on_write (libuv points into it). */
     struct buf t = q->busy;
     q->busy = q->queued;
     q->queued = t;

@@ -36,6 +36,11 @@ struct wq {
 
 void wq_init(struct wq *q, uv_stream_t *stream, wq_done_cb on_done, void *data);
 
+/* The queue's storage comes from pool and goes back to it as soon as the
+ * queue is drained (an idle connection's queue holds no memory). Without
+ * a pool, a drained queue keeps up to 64 KiB for the next batch. */
+void wq_use_pool(struct wq *q, struct buf_pool *pool);
+
 static inline struct buf *wq_buf(struct wq *q)
 {
     return &q->queued;
@@ -46,6 +51,10 @@ static inline size_t wq_size(const struct wq *q)
 {
     return buf_pending(&q->queued) + buf_pending(&q->busy);
 }
+
+/* Gives the queued buffer's storage back when nothing is queued (after
+ * appending nothing, say); wq_flush() does it itself. */
+void wq_trim(struct wq *q);
 
 /* Starts writing what is queued, unless a write is in flight (its
  * completion continues). Returns 0 or a UV_E* error (the connection is
