@@ -338,6 +338,9 @@ static void render_status(struct out *o, const struct admin_snapshot *snap)
                "Bytes received from clients.", has, s->bytes_in);
     simple_u64(o, "gtidproxy_client_bytes_sent_total", "counter", "Bytes sent to clients.", has,
                s->bytes_out);
+    simple_u64(o, "gtidproxy_client_buffered_bytes", "gauge",
+               "Bytes queued for clients that have not read them yet (all sessions).", has,
+               s->client_buffered > 0 ? (uint64_t)s->client_buffered : 0);
 
     family(o, "gtidproxy_queries_total", "counter",
            "Client commands by where they ran (primary, replica, or the proxy itself).");

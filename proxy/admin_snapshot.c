@@ -76,6 +76,7 @@ static int take_status(const struct admin_ctx *a, struct admin_snap_status *s, b
         s->bytes_in += ld(&w->st.bytes_in);
         s->bytes_out += ld(&w->st.bytes_out);
     }
+    s->client_buffered = atomic_load_explicit(&px->client_queued, memory_order_relaxed);
     s->config_file = snap->cfg->file;
     s->config_loaded_unix_ms = snap->loaded_unix_ms;
     s->reloads = ld(&px->reloads);

@@ -82,6 +82,7 @@ struct admin_snap_status {
     uint64_t clients_current, clients_total, clients_rejected;
     uint64_t queries[WROUTE_N];
     uint64_t bytes_in, bytes_out;
+    int64_t client_buffered; /* bytes queued for clients now (all sessions) */
     char *writes_gtid; /* malloc'd canonical text ("" empty); NULL unless GTID_TEXT */
     /* The config snapshot's own string (snapshots live until exit); NULL: none. */
     const char *config_file;

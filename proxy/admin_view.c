@@ -123,6 +123,8 @@ json_t *admin_status_json(const struct admin_snapshot *snap)
     rc |= put(bytes, "in", jcount(s->bytes_in));
     rc |= put(bytes, "out", jcount(s->bytes_out));
     rc |= put(o, "client_bytes", bytes);
+    uint64_t buffered = s->client_buffered > 0 ? (uint64_t)s->client_buffered : 0;
+    rc |= put(o, "client_buffered_bytes", jcount(buffered));
 
     rc |= put(o, "writes_gtid", jgtid(s->writes_gtid));
 
@@ -130,7 +132,8 @@ json_t *admin_status_json(const struct admin_snapshot *snap)
     rc |= put(topo, "primary", json_string(s->primary ? s->primary : ""));
     rc |= put(topo, "state", json_string(topo_state_name(s->topology.state)));
     rc |= put(topo, "reason", json_string(s->topology.why));
-    rc |= put(topo, "since", s->topology_since_unix_ms ? jiso(s->topology_since_unix_ms) : json_null());
+    int64_t since = s->topology_since_unix_ms;
+    rc |= put(topo, "since", since ? jiso(since) : json_null());
     rc |= put(topo, "primaries_followed", jcount(s->topology.changes));
     rc |= put(o, "topology", topo);
 

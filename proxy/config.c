@@ -395,7 +395,7 @@ static int load_tunables(struct jcheck *c, const json_t *root, struct config *cf
     static const char *const admin_keys[] = {"address",         "port",           "token",
                                              "max_connections", "max_body_bytes", NULL};
     static const char *const limit_keys[] = {"max_client_connections", "max_packet_size",
-                                             "buffer_high_water", NULL};
+                                             "buffer_high_water", "max_buffered_bytes", NULL};
     static const char *const timeout_keys[] = {"connect_ms", "login_ms", "client_idle_ms",
                                                "backend_query_ms", NULL};
     static const char *const log_keys[] = {"level", NULL};
@@ -408,7 +408,7 @@ static int load_tunables(struct jcheck *c, const json_t *root, struct config *cf
     const json_t *timeouts = json_object_get(root, "timeouts");
     const json_t *logging = json_object_get(root, "logging");
     const json_t *cache = json_object_get(root, "cache");
-    unsigned long long cache_max;
+    unsigned long long cache_max, buffered_max;
     unsigned port, mps, hw;
     int level, rc = -1;
 
@@ -443,6 +443,8 @@ static int load_tunables(struct jcheck *c, const json_t *root, struct config *cf
             0 ||
         get_u32(c, limits, "limits", "buffer_high_water", false, 16384, 1073741824, 1048576, &hw) !=
             0 ||
+        get_uint(c, limits, "limits", "max_buffered_bytes", false, 0, 1ULL << 40, 256ULL << 20,
+                 &buffered_max) != 0 ||
         jcheck_object(c, timeouts, "timeouts", timeout_keys) != 0 ||
         get_u32(c, timeouts, "timeouts", "connect_ms", false, 1, 600000, 2000,
                 &cfg->connect_timeout_ms) != 0 ||
@@ -473,6 +475,7 @@ static int load_tunables(struct jcheck *c, const json_t *root, struct config *cf
     cfg->cache_max_bytes = cache_max;
     cfg->max_packet_size = mps;
     cfg->buffer_high_water = hw;
+    cfg->max_buffered_bytes = buffered_max;
     cfg->log_level = (enum log_level)level;
     rc = 0;
 out:

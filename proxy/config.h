@@ -130,6 +130,7 @@ struct config {
     unsigned max_client_connections;
     uint32_t max_packet_size;
     uint32_t buffer_high_water;
+    uint64_t max_buffered_bytes; /* all sessions' bytes queued for clients; 0: no cap */
     unsigned connect_timeout_ms;
     unsigned login_timeout_ms;         /* a client's login must finish within this */
     unsigned client_idle_timeout_ms;   /* 0: never */

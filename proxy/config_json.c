@@ -171,7 +171,8 @@ static json_t *limits_json(const struct config *cfg)
     json_t *o = json_object();
     int bad = !o || set(o, "max_client_connections", uint_(cfg->max_client_connections)) ||
               set(o, "max_packet_size", uint_(cfg->max_packet_size)) ||
-              set(o, "buffer_high_water", uint_(cfg->buffer_high_water));
+              set(o, "buffer_high_water", uint_(cfg->buffer_high_water)) ||
+              set(o, "max_buffered_bytes", uint_(cfg->max_buffered_bytes));
     return done(o, bad);
 }
 

@@ -92,6 +92,11 @@ struct proxy {
     _Atomic uint64_t reloads, reload_failures;
     pthread_mutex_t reload_lock; /* SIGHUP and POST /config/reload */
 
+    /* Bytes queued for clients by every session (wq.c keeps it): over
+     * limits.max_buffered_bytes, sessions holding any stop reading from
+     * their backend until their client took them. */
+    _Atomic int64_t client_queued;
+
     /* Every GTID written through this proxy (level `global`). */
     pthread_mutex_t writes_lock;
     struct gtid_set writes;

@@ -179,9 +179,19 @@ uint64_t session_client_caps(const struct session *s)
     return s->caps;
 }
 
+/* Over its own high water, or holding bytes while all sessions together
+ * hold more than limits.max_buffered_bytes. A session whose client has
+ * taken everything is never held back, so every session whose client
+ * reads makes progress and the total shrinks. */
 bool session_client_full(const struct session *s)
 {
-    return wq_size(&s->out) >= s->snap->cfg->buffer_high_water;
+    const struct config *cfg = s->snap->cfg;
+    size_t queued = wq_size(&s->out);
+    if (queued >= cfg->buffer_high_water)
+        return true;
+    return queued > 0 && cfg->max_buffered_bytes > 0 &&
+           atomic_load_explicit(&s->w->px->client_queued, memory_order_relaxed) >
+               (int64_t)cfg->max_buffered_bytes;
 }
 
 /* Closes after a socket error; a peer that went away is said so plainly. */
@@ -1254,6 +1264,7 @@ void session_accept(struct worker *w, uv_stream_t *server, size_t li)
     wq_use_pool(&s->out, &w->pool);
     s->in.pool = s->cmd.pool = &w->pool;
     s->out.sent_stat = &w->st.bytes_out;
+    s->out.queued_stat = &px->client_queued;
     s->connected_ms = s->last_cmd_ms = s->last_active_ms = uv_now(&w->loop);
     worker__session_add(w, s);
     if (uv_accept(server, (uv_stream_t *)&s->tcp) != 0) {

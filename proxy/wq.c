@@ -42,6 +42,20 @@ static void count_sent(struct wq *q, size_t n)
                               memory_order_relaxed);
 }
 
+/* Brings this queue's share of *queued_stat up to date. A queue that
+ * never holds bytes back (the usual case) never touches the shared atomic. */
+static void account(struct wq *q)
+{
+    size_t now = wq_size(q);
+    if (now == q->accounted || !q->queued_stat)
+        return;
+    atomic_fetch_add_explicit(q->queued_stat, (int64_t)now - (int64_t)q->accounted,
+                              memory_order_relaxed);
+    q->accounted = now;
+}
+
+static int flush_now(struct wq *q);
+
 static void on_write(uv_write_t *req, int status)
 {
     struct wq *q = req->data;
@@ -51,11 +65,19 @@ static void on_write(uv_write_t *req, int status)
     buf_consume(&q->busy, buf_pending(&q->busy));
     drained(&q->busy); /* libuv is done with its bytes */
     if (status == 0)
-        status = wq_flush(q);
+        status = flush_now(q);
+    account(q);
     q->on_done(q, status);
 }
 
 int wq_flush(struct wq *q)
+{
+    int rc = flush_now(q);
+    account(q);
+    return rc;
+}
+
+static int flush_now(struct wq *q)
 {
     if (q->writing || buf_pending(&q->queued) == 0)
         return 0;
@@ -87,6 +109,9 @@ int wq_flush(struct wq *q)
 
 void wq_free(struct wq *q)
 {
+    if (q->queued_stat && q->accounted)
+        atomic_fetch_sub_explicit(q->queued_stat, (int64_t)q->accounted, memory_order_relaxed);
+    q->accounted = 0;
     buf_free(&q->queued);
     buf_free(&q->busy);
 }

@@ -32,6 +32,11 @@ struct wq {
     void *data;
     uint64_t sent;               /* bytes the kernel took */
     _Atomic uint64_t *sent_stat; /* also added here (one writer), or NULL */
+    /* Bytes waiting for the kernel are added here (shared by many queues:
+     * only changes are added, at each flush and write completion), or
+     * NULL. `accounted` is this queue's share in it now. */
+    _Atomic int64_t *queued_stat;
+    size_t accounted;
 };
 
 void wq_init(struct wq *q, uv_stream_t *stream, wq_done_cb on_done, void *data);

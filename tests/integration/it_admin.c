@@ -232,7 +232,8 @@ static void client_addr(MYSQL *m, char *out, size_t len)
 static const struct au_field status_fields[] = {
     {"version", AU_STR},      {"started_at", AU_STR},  {"uptime_ms", AU_INT}, {"workers", AU_INT},
     {"draining", AU_BOOL},    {"flavor", AU_STR},      {"clients", AU_OBJ},   {"queries", AU_OBJ},
-    {"client_bytes", AU_OBJ}, {"writes_gtid", AU_STR}, {"topology", AU_OBJ}, {"config", AU_OBJ},
+    {"client_bytes", AU_OBJ}, {"client_buffered_bytes", AU_INT}, {"writes_gtid", AU_STR},
+    {"topology", AU_OBJ},     {"config", AU_OBJ},
 };
 static const struct au_field topology_fields[] = {{"primary", AU_STR},
                                                   {"state", AU_STR},

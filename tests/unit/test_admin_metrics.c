@@ -184,6 +184,9 @@ static const struct simple_family status_families[] = {
      {"client_bytes", "in"}, 1},
     {"gtidproxy_client_bytes_sent_total", "counter", "Bytes sent to clients.",
      {"client_bytes", "out"}, 1},
+    {"gtidproxy_client_buffered_bytes", "gauge",
+     "Bytes queued for clients that have not read them yet (all sessions).",
+     {"client_buffered_bytes"}, 1},
 };
 /* clang-format on */
 
@@ -630,6 +633,7 @@ static const struct {
     {"gtidproxy_client_connections_rejected_total", "counter"},
     {"gtidproxy_client_bytes_received_total", "counter"},
     {"gtidproxy_client_bytes_sent_total", "counter"},
+    {"gtidproxy_client_buffered_bytes", "gauge"},
     {"gtidproxy_queries_total", "counter"},
     {"gtidproxy_topology_primary_changes_total", "counter"},
     {"gtidproxy_topology_writes_refused", "gauge"},
@@ -933,6 +937,7 @@ static void fill_random(struct admin_snapshot *s)
         st->queries[r] = rnd_mag(64);
     st->bytes_in = rnd_mag(64);
     st->bytes_out = rnd_mag(64);
+    st->client_buffered = (int64_t)rnd_mag(62);
     st->reloads = rnd_mag(64);
     st->reload_failures = rnd_mag(64);
     st->topology.changes = rnd_mag(64);

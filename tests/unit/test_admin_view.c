@@ -258,8 +258,9 @@ static void test_status(void **state)
     assert_non_null(s);
     want_keys(s, "",
               (const char *const[]){"version", "started_at", "uptime_ms", "workers", "draining",
-                                    "flavor", "clients", "queries", "client_bytes", "writes_gtid",
-                                    "topology", "config", NULL});
+                                    "flavor", "clients", "queries", "client_bytes",
+                                    "client_buffered_bytes", "writes_gtid", "topology", "config",
+                                    NULL});
     want_str(s, "version", GTIDPROXY_VERSION);
     want_str(s, "started_at", "2026-11-27T10:00:00.123Z");
     assert_true(json_integer_value(at(s, "uptime_ms")) >= 0);
@@ -276,6 +277,7 @@ static void test_status(void **state)
     want_int(s, "queries.proxy", 1);
     want_int(s, "client_bytes.in", 100);
     want_int(s, "client_bytes.out", 2000);
+    want_int(s, "client_buffered_bytes", 0);
     want_str(s, "writes_gtid", "0-1-42,1-2-3");
     want_keys(s, "config",
               (const char *const[]){"file", "loaded_at", "reloads", "reload_failures", NULL});

@@ -49,6 +49,7 @@ static void test_minimal_defaults(void **state)
     assert_int_equal(cfg->log_level, LOG_INFO);
     assert_true(cfg->topology_follow);
     assert_int_equal(cfg->topology_confirm_ms, 3000);
+    assert_int_equal(cfg->max_buffered_bytes, 256u << 20);
     assert_int_equal(cfg->monitor_fall_checks, 3);
     assert_int_equal(cfg->monitor_rise_checks, 2);
     config_free(cfg);
@@ -155,6 +156,8 @@ static const struct bad_case bad_cases[] = {
     {NULL, ", \"topology\": {\"confirm_ms\": 600001}",
      "t.json: topology.confirm_ms: must be 0-600000, got 600001"},
     {NULL, ", \"topology\": {\"promote\": true}", "t.json: topology.promote: unknown key"},
+    {NULL, ", \"limits\": {\"max_buffered_bytes\": -1}",
+     "t.json: limits.max_buffered_bytes: must be 0-1099511627776, got -1"},
 };
 
 static void test_bad_values_name_key_and_problem(void **state)
