@@ -273,6 +273,15 @@ static void format_header(struct fmt *f, const json_t *st)
             " | queries %s | writes %s\n",
             version, flavor, uptime, workers, json_is_true(draining) ? ", DRAINING" : "", cur,
             total, rej, queries, *writes ? writes : "(none)");
+    /* Only when writes are not simply going to the primary: a promotion
+     * being confirmed, or two writable backends (writes refused). Older
+     * proxies have no topology: nothing to say. */
+    const json_t *topo = json_object_get(st, "topology");
+    const char *state = json_string_value(json_object_get(topo, "state"));
+    const char *reason = json_string_value(json_object_get(topo, "reason"));
+    if (state && strcmp(state, "stable") != 0)
+        fprintf(f->out, "topology %s%s: %s\n", state,
+                strcmp(state, "split") == 0 ? " (WRITES REFUSED)" : "", reason ? reason : "?");
 }
 
 /* STATE is the combined state (admin, health, replication); HEALTH the

@@ -469,7 +469,10 @@ int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, 
     m->be = calloc(px->n_backends ? px->n_backends : 1, sizeof *m->be);
     m->threads = calloc(px->n_backends ? px->n_backends : 1, sizeof *m->threads);
     m->names = calloc(px->n_backends ? px->n_backends : 1, sizeof *m->names);
-    if (!m->be || !m->threads || !m->names) {
+    bool topo = topology_init(&m->topo, px->n_backends, proxy_primary(px)) == 0;
+    if (!m->be || !m->threads || !m->names || !topo) {
+        if (topo)
+            topology_free(&m->topo);
         free(m->be);
         free(m->threads);
         free(m->names);
@@ -494,21 +497,6 @@ int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, 
         atomic_init(&b->lag_ms, -1);
     }
     pthread_mutex_init(&m->topo_lock, NULL);
-    if (topology_init(&m->topo, m->n, proxy_primary(px)) != 0) {
-        snprintf(err, errlen, "monitor: out of memory");
-        pthread_mutex_destroy(&m->topo_lock);
-        for (size_t i = 0; i < m->n; i++) {
-            gtid_set_free(&m->be[i].known);
-            pthread_mutex_destroy(&m->be[i].lock);
-        }
-        free(m->be);
-        free(m->threads);
-        free(m->names);
-        m->be = NULL;
-        m->threads = NULL;
-        m->names = NULL;
-        return -1;
-    }
     snprintf(m->topo_why, sizeof m->topo_why, "%s is the primary",
              px->backends[proxy_primary(px)].name);
     atomic_init(&m->stop, false);

@@ -281,6 +281,27 @@ static void test_format_header(void **state)
                               " 10 total, 0 rejected | queries primary 10, replica 20, proxy 1"
                               " | writes (none)");
     free(head);
+    assert_false(has_line(got, "topology"));
+    free(got);
+
+    /* Topology: silent while stable, one line otherwise. */
+    json_t *topo = json_pack("{s:s, s:s, s:s}", "primary", "primary", "state", "stable", "reason",
+                             "primary is the primary");
+    json_object_set_new(s, "topology", topo);
+    got = format(s, b, c, &rc);
+    assert_false(has_line(got, "topology"));
+    free(got);
+    json_object_set_new(topo, "state", json_string("split"));
+    json_object_set_new(topo, "reason", json_string("more than one backend is writable "
+                                                    "(read_only=0, not replicating): primary "
+                                                    "replica1"));
+    got = format(s, b, c, &rc);
+    assert_int_equal(rc, 0);
+    char *line = line_starting(got, "topology");
+    assert_non_null(line);
+    assert_string_equal(line, "topology split (WRITES REFUSED): more than one backend is writable "
+                              "(read_only=0, not replicating): primary replica1");
+    free(line);
     free(got);
     json_decref(s);
     json_decref(b);
