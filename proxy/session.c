@@ -568,7 +568,13 @@ void session__run_on(struct session *s, size_t idx)
         s->g.phase = GPH_NONE;
         session__count_route(s, NULL);
         s->state = SESS_IDLE;
-        session__reply_error(s, GP_ER_TWO_PRIMARIES, "gtidproxy: refused: %s", t.why);
+        /* A server answers no COM_STMT_SEND_LONG_DATA, not even with an
+         * error: the EXECUTE that follows goes to the same backend and is
+         * refused instead. */
+        if (s->cmd_com != PROTO_COM_STMT_SEND_LONG_DATA)
+            session__reply_error(s, GP_ER_TWO_PRIMARIES, "gtidproxy: refused: %s", t.why);
+        else if (s->cmd_stmt)
+            s->cmd_stmt->long_data_lost = true;
         session__command_answered(s);
         return;
     }

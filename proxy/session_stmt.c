@@ -170,6 +170,22 @@ static void close_statement(struct session *s, struct pstmt *p)
 }
 
 /*
+ * An EXECUTE that binds parameter types: the statement keeps them, before
+ * anything may answer the command without a backend (libmariadb sends
+ * types only with the first EXECUTE after a bind, so the next one relies
+ * on them even when this one was refused). Malformed or over 16 MB: left
+ * to session__stmt_on_backend.
+ */
+static int note_types(struct pstmt *p, const uint8_t *payload, size_t n, bool whole)
+{
+    struct proto_stmt_exec ex;
+    if (!whole || p->num_params == 0 ||
+        proto_stmt_execute_parse(payload, n, p->num_params, &ex) != PROTO_OK || !ex.types_bound)
+        return 0;
+    return pstmt_set_types(p, ex.types.p, ex.types.len);
+}
+
+/*
  * Chooses the backend for a command that names a prepared statement.
  * Returns true with *idx set, or false when the command was answered (or
  * needs no answer) here. Cursors (FETCH) and RESET go where the statement
@@ -204,6 +220,23 @@ bool session__stmt_route(struct session *s, size_t *idx)
     if (com == PROTO_COM_STMT_CLOSE) {
         close_statement(s, p);
         return false;
+    }
+    if (com == PROTO_COM_STMT_EXECUTE &&
+        note_types(p, payload, s->cmd_wire - PROTO_FRAME_HDR_LEN, s->cmd_whole) != 0) {
+        session__reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+        return false;
+    }
+    /* Its parameter data was dropped (two writable backends): running it
+     * now would bind what remains. RESET starts the parameters afresh. */
+    if (p->long_data_lost && com != PROTO_COM_STMT_SEND_LONG_DATA) {
+        p->long_data_lost = false;
+        if (com != PROTO_COM_STMT_RESET) {
+            p->long_data_be = PSTMT_NONE;
+            session__reply_error(s, GP_ER_TWO_PRIMARIES,
+                                 "gtidproxy: refused: this statement's long data was refused "
+                                 "earlier (more than one backend was writable); send it again");
+            return false;
+        }
     }
     s->cmd_stmt = p;
     s->tried = 0;

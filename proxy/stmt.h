@@ -36,6 +36,7 @@ struct pstmt {
     size_t home;           /* backend index of the client's PREPARE */
     size_t last_be;        /* where the last EXECUTE ran (FETCH, RESET go there) */
     size_t long_data_be;   /* where SEND_LONG_DATA went since the last EXECUTE */
+    bool long_data_lost;   /* a SEND_LONG_DATA was refused (9011): so is the EXECUTE */
     struct pstmt_srv *srv; /* [n_be] */
 };
 

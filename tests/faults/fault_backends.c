@@ -510,22 +510,79 @@ static unsigned long code_count(const struct fault_report *r, unsigned code)
     return 0;
 }
 
+/* A write on m until it fails with `code` (0: until it succeeds); false
+ * after timeout_ms. A DELETE that matches nothing: routed like any write. */
+static bool probe_until(MYSQL *m, unsigned code, unsigned timeout_ms)
+{
+    double end = fault_now_ms() + timeout_ms;
+    do {
+        mysql_query(m, "DELETE FROM " FAULT_DB ".fault_long WHERE id = -1");
+        if (mysql_errno(m) == code)
+            return true;
+        run_ms(50);
+    } while (fault_now_ms() < end);
+    return false;
+}
+
+/* INSERT INTO fault_long (id, v) VALUES (?, ?) with v sent as long data. */
+static MYSQL_STMT *long_data_prepare(MYSQL *m, int *id, MYSQL_BIND bind[2])
+{
+    static const char sql[] = "INSERT INTO " FAULT_DB ".fault_long (id, v) VALUES (?, ?)";
+    MYSQL_STMT *st = mysql_stmt_init(m);
+    assert_non_null(st);
+    if (mysql_stmt_prepare(st, sql, sizeof sql - 1) != 0)
+        fail_msg("prepare: %s", mysql_stmt_error(st));
+    memset(bind, 0, 2 * sizeof bind[0]);
+    bind[0].buffer_type = MYSQL_TYPE_LONG;
+    bind[0].buffer = id;
+    bind[1].buffer_type = MYSQL_TYPE_BLOB;
+    if (mysql_stmt_bind_param(st, bind) != 0)
+        fail_msg("bind: %s", mysql_stmt_error(st));
+    return st;
+}
+
 /* Replica1 turns writable and stops replicating while the primary stays
  * writable: two backends claim the primary role. The proxy must not pick
  * one: statements for the primary get 9011 ("not run") until replica1 is
  * read_only and replicating again, and no write ever reaches replica1 (the
- * end check on the primary would count it as lost). */
+ * end check on the primary would count it as lost). A prepared INSERT
+ * whose long data was sent during the split must not run later with that
+ * data missing: its EXECUTE is refused too, and runs once the data is sent
+ * again. */
 static void test_two_primaries(void **state)
 {
     (void)state;
     skip_direct();
+    must_sql(0, "CREATE TABLE IF NOT EXISTS " FAULT_DB ".fault_long (id INT PRIMARY KEY, "
+                "v BLOB); TRUNCATE " FAULT_DB ".fault_long");
     start_proxy(NULL);
+    MYSQL *m = proxy_connect(&proxy, FAULT_DB, 0);
+    int id = 1;
+    MYSQL_BIND bind[2];
+    MYSQL_STMT *st = long_data_prepare(m, &id, bind);
     start_load();
     fault_load_mark_fault(load);
     must_sql(1, "STOP SLAVE; SET GLOBAL read_only = 0");
-    run_ms(3000);
+    if (!probe_until(m, 9011, 5000))
+        fail_msg("writes were not refused with 9011 within 5 s of a second writable backend");
+    /* A server answers no SEND_LONG_DATA: refused silently, remembered. */
+    assert_int_equal(mysql_stmt_send_long_data(st, 1, "lost", 4), 0);
+    run_ms(2000);
     must_sql(1, "SET GLOBAL read_only = 1; START SLAVE");
     fault_load_mark_restored(load);
+    if (!probe_until(m, 0, 5000))
+        fail_msg("writes did not resume within 5 s of replica1 going read_only");
+    if (mysql_stmt_execute(st) == 0)
+        fail_msg("EXECUTE ran although its long data had been refused");
+    assert_int_equal(mysql_stmt_errno(st), 9011);
+    assert_int_equal(mysql_stmt_send_long_data(st, 1, "sent again", 10), 0);
+    if (mysql_stmt_execute(st) != 0)
+        fail_msg("EXECUTE after the data was sent again: %s", mysql_stmt_error(st));
+    mysql_stmt_close(st);
+    mysql_close(m);
+    char *v = node_value(0, "SELECT v FROM " FAULT_DB ".fault_long WHERE id = 1");
+    assert_string_equal(v, "sent again");
+    free(v);
     run_ms(1000);
     struct fault_report r;
     finish("two_primaries", RESTORED_RECOVERY_CAP_MS, &r);
