@@ -484,8 +484,8 @@ void session__proceed(struct session *s, struct bconn *b)
         if (svars_schema_differs(&s->want, &b->have)) {
             if (bconn_send_internal(b, PROTO_COM_INIT_DB, s->want.schema, strlen(s->want.schema)) !=
                 0) {
-                s->state = SESS_IDLE;
                 session__reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+                session__command_answered(s);
             }
             return;
         }
@@ -498,8 +498,8 @@ void session__proceed(struct session *s, struct bconn *b)
                                          buf_pending(&sql));
             buf_free(&sql);
             if (rc != 0) {
-                s->state = SESS_IDLE;
                 session__reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+                session__command_answered(s);
             }
             return;
         }
@@ -510,27 +510,30 @@ void session__proceed(struct session *s, struct bconn *b)
         int st = session__stmt_on_backend(s, b);
         if (st != 0) {
             if (st < 0)
-                s->state = SESS_IDLE;
+                session__command_answered(s);
             return;
         }
     }
     session__cache_sending(s, b);
     int gw = session__gate_before_send(s, b);
     if (gw != 0) {
-        if (gw < 0)
-            s->state = SESS_IDLE;
+        if (gw < 0) {
+            s->g.active = false;
+            s->g.phase = GPH_NONE;
+            session__command_answered(s);
+        }
         return;
     }
     int rc = bconn_send_command(b, buf_head(&s->cmd), s->cmd_wire, s->cmd_com, s->cmd_last_seq);
     if (rc < 0) {
-        s->state = SESS_IDLE;
         session__reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: %s is not supported",
                              proto_com_name(s->cmd_com));
+        session__command_answered(s);
         return;
     }
     session__count_route(s, b);
-    if (rc == 1) { /* no reply expected */
-        s->state = SESS_IDLE;
+    if (rc == 1) { /* no reply expected: the next pipelined command may go */
+        session__command_answered(s);
         return;
     }
     s->cur = b;
@@ -733,8 +736,9 @@ void session_backend_failed(struct session *s, struct bconn *b, int gp_err, cons
                              name, why);
     else
         session__reply_error(s, (enum gp_error)gp_err, "gtidproxy: backend %s: %s", name, why);
-    idle_from_now(s);
-    process_input(s);
+    /* Not process_input() directly: this may run inside dispatch() (a send
+     * that failed at once), where next_command() goes on by itself. */
+    session__command_answered(s);
 }
 
 void session_reply_packet(struct session *s, struct bconn *b, const struct proto_trk_pkt *pkt)

@@ -11,7 +11,11 @@
  *   - a prepared write after the transaction's server connection died gets
  *     the "transaction was lost" error instead of committing on its own;
  *   - what a prepared statement leaves on the primary (a user variable, a
- *     temporary table) is read there afterwards, by text and prepared reads.
+ *     temporary table) is read there afterwards, by text and prepared reads;
+ *   - long data sent to a server the proxy must first reconnect to (and
+ *     prepare the statement on again) is followed by the EXECUTE libmariadb
+ *     pipelines behind it: the EXECUTE must not wait for the client's next
+ *     bytes, which never come.
  * Routing checks skip in direct mode (GTIDPROXY_IT_DIRECT=1).
  */
 #include <setjmp.h>
@@ -307,6 +311,52 @@ static int group_teardown(void **state)
     return 0;
 }
 
+static void test_long_data_then_execute_after_reconnect(void **state)
+{
+    (void)state;
+    if (proxy_is_direct())
+        skip(); /* killing the proxy's connection would kill the client's */
+    MYSQL *m = mysql_init(NULL);
+    unsigned timeout_s = 10; /* a stalled EXECUTE fails instead of hanging */
+    mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout_s);
+    assert_non_null(proxy_connect_with(&proxy, m, "gtidproxy_test", 0));
+    cluster_exec(m, "DROP TABLE IF EXISTS stmt_long");
+    cluster_exec(m, "CREATE TABLE stmt_long (id INT PRIMARY KEY, v BLOB)");
+    MYSQL_STMT *st = prepare(m, "INSERT INTO stmt_long VALUES (?, ?)");
+    /* The session's primary connection, found through a transaction. */
+    cluster_exec(m, "BEGIN");
+    char *conn = cluster_query_value(m, "SELECT CONNECTION_ID()");
+    cluster_exec(m, "COMMIT");
+    MYSQL *primary = cluster_connect(&env, 0);
+    char kill[64];
+    snprintf(kill, sizeof kill, "KILL %s", conn);
+    free(conn);
+    cluster_exec(primary, kill);
+    mysql_close(primary);
+    proxy_sleep_ms(300); /* the proxy sees the connection close */
+
+    int id = 7;
+    MYSQL_BIND in[2];
+    memset(in, 0, sizeof in);
+    in[0].buffer_type = MYSQL_TYPE_LONG;
+    in[0].buffer = &id;
+    in[1].buffer_type = MYSQL_TYPE_BLOB;
+    if (mysql_stmt_bind_param(st, in))
+        fail_msg("bind_param: %s", mysql_stmt_error(st));
+    /* Long data makes the proxy reconnect and prepare again before it can
+     * send it; the EXECUTE arrives meanwhile. */
+    assert_int_equal(mysql_stmt_send_long_data(st, 1, "long data", 9), 0);
+    if (mysql_stmt_execute(st))
+        fail_msg("execute after long data: %u %s", mysql_stmt_errno(st), mysql_stmt_error(st));
+    MYSQL *p = cluster_connect(&env, 0);
+    char *v = cluster_query_value(p, "SELECT v FROM gtidproxy_test.stmt_long WHERE id = 7");
+    assert_string_equal(v, "long data");
+    free(v);
+    mysql_close(p);
+    mysql_stmt_close(st);
+    mysql_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_many_statements_prepare_and_close),
         cmocka_unit_test(test_lost_transaction_fails_prepared_execute),
         cmocka_unit_test(test_prepared_effects_stay_on_primary),
+        cmocka_unit_test(test_long_data_then_execute_after_reconnect),
     };
     return proxy_run_group_tests(tests, group_setup, group_teardown);
 }
