@@ -35,9 +35,11 @@
  * well-formed HTTP/1.x response, the status is not 200, or no complete
  * answer arrives within 5 s; the first error's text goes to stderr, and
  * but for a complete non-200 answer the connection is dropped (the next
- * request opens a new one). A kept-alive connection the server closed
- * before answering is retried once on a new one, as HTTP clients do,
- * without counting an error. connects
+ * request opens a new one). A request on a reused (kept-alive) connection
+ * that the server had closed - EOF or ECONNRESET before any byte of the
+ * answer, or EPIPE/ECONNRESET on send - is retried once on a new
+ * connection, as HTTP clients do for a GET, without counting an error; a
+ * timeout or any other failure is an error, never retried. connects
  * is how many TCP connections were opened (1 when keep-alive held);
  * bytes_avg the body bytes per request; cpu_ms the scraper's own CPU time
  * (user + system), which on a shared machine is taken from the proxy's
@@ -182,6 +184,8 @@ struct conn {
     char *rbuf;             /* RBUF_SIZE */
     size_t have, off;       /* bytes in rbuf, and where the unread ones start */
     bool got_any;           /* a byte of the current answer arrived */
+    bool peer_closed;       /* the last failure was the server closing the
+                               connection (EOF, ECONNRESET, EPIPE) */
     char err[256];          /* why the last request failed */
 };
 
@@ -230,7 +234,8 @@ static bool conn_open(struct conn *c)
 }
 
 /* More bytes into rbuf (compacting what is unread to its start first).
- * false: EOF, error or timeout (c->err says which). */
+ * false: EOF, error or timeout (c->err says which; c->peer_closed for EOF
+ * and ECONNRESET). */
 static bool fill(struct conn *c)
 {
     if (c->off > 0) {
@@ -250,11 +255,14 @@ static bool fill(struct conn *c)
             return true;
         }
         if (n == 0) {
+            c->peer_closed = true;
             set_err(c, "connection closed by the server");
             return false;
         }
         if (errno == EINTR && !atomic_load(&stop))
             continue;
+        if (errno == ECONNRESET)
+            c->peer_closed = true;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             set_err(c, "no complete answer within %d s", REQ_TIMEOUT_S);
         else
@@ -389,16 +397,21 @@ static bool read_chunked(struct conn *c, uint64_t *bytes)
 }
 
 /* Sends req and reads one whole answer. *status: its status code (0 when
- * none was read). false: the connection cannot be used again (c->err);
- * true with *status != 200 is an error the connection survives. */
+ * none was read). false: the connection cannot be used again (c->err;
+ * c->peer_closed when the server had closed it, c->got_any when part of
+ * an answer came first); true with *status != 200 is an error the
+ * connection survives. */
 static bool exchange(struct conn *c, const char *req, size_t req_len, int *status, uint64_t *bytes)
 {
     *status = 0;
     c->got_any = false;
+    c->peer_closed = false;
     for (size_t sent = 0; sent < req_len;) {
         ssize_t n = send(c->fd, req + sent, req_len - sent, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR && !atomic_load(&stop))
             continue;
+        if (n < 0 && (errno == EPIPE || errno == ECONNRESET))
+            c->peer_closed = true;
         if (n <= 0) {
             set_err(c, "send: %s", n < 0 ? strerror(errno) : "nothing sent");
             return false;
@@ -551,10 +564,12 @@ int main(int argc, char **argv)
         bool reused = c.fd >= 0;
         bool ok = reused || (conn_open(&c) && ++connects);
         ok = ok && exchange(&c, req, (size_t)req_len, &status, &bytes);
-        if (!ok && reused && !c.got_any && !atomic_load(&stop)) {
+        if (!ok && reused && c.peer_closed && !c.got_any && !atomic_load(&stop)) {
             /* The server closed the kept-alive connection before this
              * request reached it (its idle timeout): one retry on a new
-             * connection, as HTTP clients do for a GET. */
+             * connection, as HTTP clients do for a GET. A timeout or a
+             * malformed answer is not retried: it is the server's fault,
+             * and retrying it would hide the error and double the wait. */
             conn_drop(&c);
             ok = conn_open(&c) && ++connects;
             ok = ok && exchange(&c, req, (size_t)req_len, &status, &bytes);
