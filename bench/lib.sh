@@ -1,12 +1,15 @@
-# bench/lib.sh - what the bench/ harnesses (bench/run, bench/consistency,
-# bench/admin_scrape) share: messages, ports, child processes, the release
-# build, the test cluster, gtidproxy's benchmark config, sysbench's output,
-# medians, and the lines that describe the machine and the build.
+# bench/lib.sh - what the four bench/ harnesses (bench/run, bench/consistency,
+# bench/admin_scrape, bench/cache_reads) share: messages, ports, child
+# processes, the release build, the test cluster and SQL on its servers,
+# starting gtidproxy and its benchmark config, a process's CPU time,
+# sysbench's output, medians, the lines that describe the machine and the
+# build, and writing the report.
 #
 # Sourced from the source root (the scripts cd there first), after setting
 #   BENCH_NAME   the prefix of every message ("run: ...")
-# The cluster and config helpers read the script's globals CLUSTER (path of
-# tests/cluster/cluster.sh), RUN_DIR (logs, configs) and PROXY_BIN.
+# The cluster, config and proxy helpers read the script's globals CLUSTER
+# (path of tests/cluster/cluster.sh), RUN_DIR (logs, configs) and PROXY_BIN;
+# the SQL helpers the cluster's env (bench_cluster_up exports it).
 # shellcheck shell=bash
 
 . scripts/lib/packages.sh
@@ -32,9 +35,18 @@ stop_pid() { # PID: SIGTERM, up to 10 s, then SIGKILL
   wait "$pid" 2>/dev/null || true
 }
 
+bench_cpu_ticks() { # PID: utime + stime of the process (all its threads), clock ticks; dies when it is gone
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || die "process $1 is gone (logs: $RUN_DIR)"
+  # The fields after "pid (comm) " (comm may hold spaces and parentheses:
+  # cut at the last ")"): state is the first, utime the 12th, stime the 13th.
+  stat=${stat##*) }
+  awk '{ print $12 + $13 }' <<<"$stat"
+}
+
 kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" <<<"$1"; } # LINE KEY: the value of KEY=... in LINE
 
-# ---- build, cluster, proxy config ------------------------------------------
+# ---- build, cluster, SQL on its servers, the proxy ----------------------------
 
 bench_build() { # DIR TARGET...: configure DIR as a release tree (reused as it is) and build TARGETs
   local dir=$1
@@ -57,6 +69,34 @@ bench_cluster_up() {
   CLUSTER_UP=1
   $CLUSTER up 2
   eval "$($CLUSTER env)"
+}
+
+bench_server_sql() { # PORT SQL: SQL on the cluster's server at PORT as the app user (-N -B output)
+  mariadb --no-defaults --protocol=tcp -h 127.0.0.1 -P "$1" -u "$GTIDPROXY_APP_USER" \
+    --password="$GTIDPROXY_APP_PASSWORD" -N -B -e "$2"
+}
+
+# Until every replica has applied the primary's current position (60 s
+# each): a benchmark then starts from replicas that hold what it prepared
+# and are not behind. Dies when one does not.
+bench_replicas_caught_up() {
+  local pos port ports
+  pos=$(bench_server_sql "$GTIDPROXY_PRIMARY_PORT" 'SELECT @@gtid_binlog_pos')
+  IFS=, read -ra ports <<<"$GTIDPROXY_REPLICA_PORTS"
+  for port in "${ports[@]}"; do
+    [ "$(bench_server_sql "$port" "SELECT MASTER_GTID_WAIT('$pos', 60)")" = 0 ] ||
+      die "replica on port $port did not apply the primary's position $pos within 60 s"
+  done
+}
+
+# VAR CONFIG PORT LOG: $PROXY_BIN with CONFIG in the background (stderr to
+# LOG); VAR (a variable name, also 'ARRAY[key]') gets its pid before the
+# wait, so the script's cleanup stops it whatever happens next. Returns
+# once PORT accepts; dies when the proxy exits first or after 10 s.
+bench_start_proxy() {
+  (exec "$PROXY_BIN" -c "$2" 2>"$4") & # exec: $! is the proxy itself, which stop_pid reaches
+  printf -v "$1" %s "$!"
+  wait_port "$3" "$!" "$4"
 }
 
 # FILE PORT ADMIN_PORT [MEMBERS]: gtidproxy's config for the cluster (one
@@ -92,6 +132,14 @@ JSON
 sb_value() { sed -n "s/^ *$2: *\([0-9.][0-9.]*\).*/\1/p" "$1" | head -n 1; }
 sb_per_sec() { sed -n "s/^ *$2: .*(\([0-9.][0-9.]*\) per sec.).*/\1/p" "$1" | head -n 1; }
 
+bench_sb_no_errors() { # LOG: dies unless sysbench's LOG counts 0 ignored errors and 0 reconnects
+  local what n
+  for what in "ignored errors" reconnects; do
+    n=$(sb_value "$1" "$what")
+    [ "${n:-x}" = 0 ] || die "sysbench counted ${n:-no} $what (log: $1)"
+  done
+}
+
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 spread() { # VALUES...: (max - min) / median, in percent
   printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f %%", (v[NR] - v[1]) * 100 / m }'
@@ -106,4 +154,14 @@ bench_commit() { # short HEAD, "(with local changes)" when the tree differs from
   c=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
   git diff --quiet HEAD 2>/dev/null || c="$c (with local changes)"
   echo "$c"
+}
+
+# ---- the report ------------------------------------------------------------------
+
+bench_write_report() { # REPORT OUT: REPORT on stdout and, unless OUT is -, into the file OUT
+  echo "$1"
+  [ "$2" != - ] || return 0
+  mkdir -p "$(dirname "$2")"
+  echo "$1" >"$2"
+  say "written to $2"
 }
