@@ -149,11 +149,15 @@ spread() { # VALUES...: (max - min) / median, in percent
 
 bench_cpu_model() { awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo; }
 bench_mariadb_version() { mariadbd --version 2>/dev/null | sed 's/^.*Ver /MariaDB /; s/ for .*//'; }
-bench_commit() { # short HEAD, "(with local changes)" when the tree differs from it
-  local c
-  c=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-  git diff --quiet HEAD 2>/dev/null || c="$c (with local changes)"
-  echo "$c"
+# The commit the source tree is at, as git describe --always --dirty: ends
+# in "-dirty" when tracked files differ from it (uncommitted code measured).
+# The scripts take it when they start, before they build what they measure.
+bench_commit() { git describe --always --dirty 2>/dev/null || echo unknown; }
+# The load average over 1, 5 and 15 minutes ("0.52 0.61 0.70"): a report
+# gives it at its start and end, so a reader sees how busy the machine was.
+bench_loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+bench_load_line() { # START: the report's sentence on the load, START the value at the start
+  echo "Load average (1/5/15 min) at the start: $1; at the end: $(bench_loadavg)."
 }
 
 # ---- the report ------------------------------------------------------------------
