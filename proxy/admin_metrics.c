@@ -354,6 +354,18 @@ static void render_status(struct out *o, const struct admin_snapshot *snap)
                "1 while more than one backend is writable and statements for the primary are "
                "refused (9011).",
                has, s->topology.state == TOPO_SPLIT);
+    simple_u64(o, "gtidproxy_query_rule_memo_hits_total", "counter",
+               "Statements whose query rule was known from the memo.", has, s->rule_memo_hits);
+    simple_u64(o, "gtidproxy_query_rule_memo_misses_total", "counter",
+               "Statements matched against the query rules.", has, s->rule_memo_misses);
+    simple_u64(o, "gtidproxy_query_rule_memo_evictions_total", "counter",
+               "Memo entries given up to make room.", has, s->rule_memo_evictions);
+    simple_u64(o, "gtidproxy_query_rule_limit_hits_total", "counter",
+               "Regex evaluations stopped by a match limit (counted as no match).", has,
+               s->rule_limit_hits);
+    simple_u64(o, "gtidproxy_query_rule_errors_total", "counter",
+               "Regex evaluations that failed otherwise (counted as no match).", has,
+               s->rule_errors);
     simple_u64(o, "gtidproxy_config_reloads_total", "counter", "Configuration reloads applied.",
                has, s->reloads);
     simple_u64(o, "gtidproxy_config_reload_failures_total", "counter",

@@ -1,9 +1,10 @@
 /*
  * admin_snapshot.c - reads the shared state into a struct admin_snapshot
  * (admin_snapshot.h), on the admin thread. Locks are held only to copy a
- * few fixed-size fields (and, for the JSON views, a GTID set); everything
- * else is relaxed atomic loads, so a take never makes a worker or a
- * monitor thread wait on more than a memcpy.
+ * few fixed-size fields, a GTID set (the write set for /status, a known set
+ * for the JSON views) and to compare a replica's known set with the
+ * primary's; everything else is relaxed atomic loads. A worker that needs
+ * one of those locks meanwhile waits for that copy or comparison.
  */
 #include "admin_snapshot.h"
 
@@ -75,6 +76,11 @@ static int take_status(const struct admin_ctx *a, struct admin_snap_status *s, b
             s->queries[r] += ld(&w->st.queries[r]);
         s->bytes_in += ld(&w->st.bytes_in);
         s->bytes_out += ld(&w->st.bytes_out);
+        s->rule_memo_hits += ld(&w->qmemo.hits);
+        s->rule_memo_misses += ld(&w->qmemo.misses);
+        s->rule_memo_evictions += ld(&w->qmemo.evictions);
+        s->rule_limit_hits += ld(&w->qmatch.limit_hits);
+        s->rule_errors += ld(&w->qmatch.errors);
     }
     s->client_buffered = atomic_load_explicit(&px->client_queued, memory_order_relaxed);
     s->config_file = snap->cfg->file;
@@ -115,7 +121,7 @@ struct mon_read {
  * distance to the primary's executed set and, when known_copy is given, a
  * copy of the known set for its text. 0, or a gtid_set error code.
  */
-static int mon_read(struct proxy *px, size_t idx, struct admin_snap_backend *o,
+static int mon_read(struct proxy *px, size_t idx, size_t primary, struct admin_snap_backend *o,
                     struct mon_read *r, struct gtid_set *known_copy)
 {
     struct monitor *m = &px->mon;
@@ -124,9 +130,9 @@ static int mon_read(struct proxy *px, size_t idx, struct admin_snap_backend *o,
         return 0;
     r->monitored = true;
     struct mon_backend *b = &m->be[idx];
-    struct mon_backend *p = NULL;
-    if (o->role == BACKEND_ROLE_REPLICA && proxy_primary(px) < m->n && proxy_primary(px) != idx)
-        p = &m->be[proxy_primary(px)];
+    /* `primary` was loaded once for the whole take: loaded again here it
+     * could name idx itself after a promotion, and its lock be taken twice. */
+    struct mon_backend *p = primary < m->n && primary != idx ? &m->be[primary] : NULL;
 
     if (p)
         pthread_mutex_lock(&p->lock);
@@ -256,20 +262,21 @@ static void last_error(struct backend_info *b, const struct mon_read *r, uint64_
     copy_text(e->message, sizeof e->message, e->from_monitor ? r->last_error : proxy_msg);
 }
 
-static int take_backend(struct proxy *px, size_t idx, unsigned max_lag_ms, uint64_t now_ms,
-                        int64_t unix_now, struct admin_snap_backend *o, struct gtid_set *scratch)
+static int take_backend(struct proxy *px, size_t idx, size_t primary, unsigned max_lag_ms,
+                        uint64_t now_ms, int64_t unix_now, struct admin_snap_backend *o,
+                        struct gtid_set *scratch)
 {
     struct backend_info *b = &px->backends[idx];
     memset(o, 0, sizeof *o);
     o->name = b->name;
     o->host = b->host;
     o->port = b->port;
-    o->role = proxy_role(px, idx);
+    o->role = idx == primary ? BACKEND_ROLE_PRIMARY : BACKEND_ROLE_REPLICA;
 
     struct mon_read r;
     if (scratch)
         gtid_set_clear(scratch); /* a backend the monitor lacks shows "" */
-    int rc = mon_read(px, idx, o, &r, scratch);
+    int rc = mon_read(px, idx, primary, o, &r, scratch);
     if (rc == 0 && scratch) {
         o->known_gtid = gtid_text(scratch);
         rc = o->known_gtid ? 0 : -1;
@@ -329,9 +336,10 @@ static int take_backends(const struct admin_ctx *a, struct admin_snapshot *s, bo
     struct gtid_set scratch;
     gtid_set_init(&scratch, GTID_FLAVOR_MARIADB);
     int rc = 0;
+    size_t primary = proxy_primary(px); /* one view of the roles per take */
     for (size_t i = 0; i < n; i++) {
         s->n_backends = i + 1; /* what release must look at, even on failure */
-        rc = take_backend(px, i, max_lag_ms, now_ms, unix_now, &s->backends[i],
+        rc = take_backend(px, i, primary, max_lag_ms, now_ms, unix_now, &s->backends[i],
                           texts ? &scratch : NULL);
         if (rc != 0)
             break;

@@ -88,6 +88,10 @@ struct admin_snap_status {
     const char *config_file;
     int64_t config_loaded_unix_ms;
     uint64_t reloads, reload_failures;
+    /* Query rules, summed over workers: memo lookups (hits answered from
+     * the memo, misses evaluated), memo evictions, and regex evaluations
+     * stopped by a limit or failing otherwise (both count as no match). */
+    uint64_t rule_memo_hits, rule_memo_misses, rule_memo_evictions, rule_limit_hits, rule_errors;
     /* Which backend is the primary, and why (topology.h). */
     const char *primary; /* px->backends' name */
     struct mon_topology topology;

@@ -137,6 +137,14 @@ json_t *admin_status_json(const struct admin_snapshot *snap)
     rc |= put(topo, "primaries_followed", jcount(s->topology.changes));
     rc |= put(o, "topology", topo);
 
+    json_t *rules = json_object();
+    rc |= put(rules, "memo_hits", jcount(s->rule_memo_hits));
+    rc |= put(rules, "memo_misses", jcount(s->rule_memo_misses));
+    rc |= put(rules, "memo_evictions", jcount(s->rule_memo_evictions));
+    rc |= put(rules, "limit_hits", jcount(s->rule_limit_hits));
+    rc |= put(rules, "errors", jcount(s->rule_errors));
+    rc |= put(o, "query_rules", rules);
+
     json_t *conf = json_object();
     rc |= put(conf, "file", jstr_or_null(s->config_file));
     rc |= put(conf, "loaded_at", jiso(s->config_loaded_unix_ms));

@@ -179,8 +179,6 @@ static int rewrite_ok(struct bconn *b, struct buf *co, const uint8_t *pkt, size_
     return gp_packet_end(co, &w, pkt[3]);
 }
 
-/* The wait in front of the query answered with pkt (a whole packet p, its
- * sequence id p[3]): consumed here. Returns 0, or -1 after a failure. */
 /* Keeps a server ERR to the proxy's own statement: its number, and text
  * for logs and the client's error. */
 static void note_err(struct bconn *b, const struct proto_err *e)
@@ -191,6 +189,8 @@ static void note_err(struct bconn *b, const struct proto_err *e)
              (const char *)e->message.p);
 }
 
+/* The wait in front of the query answered with pkt (a whole packet p, its
+ * sequence id p[3]): consumed here. Returns 0, or -1 after a failure. */
 static int wait_prefix_answered(struct bconn *b, const uint8_t *p, const struct proto_trk_pkt *pkt)
 {
     b->wait_prefix = false;
@@ -229,7 +229,9 @@ static int relay_piece(struct bconn *b, uint8_t *p, size_t n, bool whole)
         return -1;
     }
     struct buf *co = b->forward && !consumed ? session_client_out(b->s) : NULL;
-    size_t co_start = co ? co->len : 0;
+    /* Where this piece starts in the client's queue, counted from its
+     * head: stays right if an append moves or compacts the storage. */
+    size_t co_start = co ? buf_pending(co) : 0;
     bool rewritten = false, done = false;
     size_t off = 0;
     while (off < n) {
@@ -287,7 +289,7 @@ static int relay_piece(struct bconn *b, uint8_t *p, size_t n, bool whole)
         }
     }
     if (co)
-        session_cache_reply(b->s, co->data + co_start, co->len - co_start);
+        session_cache_reply(b->s, buf_head(co) + co_start, buf_pending(co) - co_start);
     b->forwarded += n;
     return done ? 1 : 0;
 }
@@ -564,8 +566,7 @@ struct bconn *bconn_open(struct session *s, size_t idx)
     b->open_handles = 2;
     b->info = bi;
     atomic_fetch_add_explicit(&bi->open, 1, memory_order_relaxed);
-    wq_init(&b->out, (uv_stream_t *)&b->tcp, on_write_done, b);
-    wq_use_pool(&b->out, &s->w->pool);
+    wq_init(&b->out, (uv_stream_t *)&b->tcp, &s->w->pool, on_write_done, b);
     b->in.pool = &s->w->pool_read;
     proto_tracker_stream_init(&b->ts, NULL, 0, cfg->max_packet_size);
     /* The login database: the session's schema, so no USE is needed. */

@@ -72,6 +72,7 @@ struct bconn {
     struct proto_tracker_stream ts;
     uint64_t chunk_left;   /* bytes of a streamed large chunk still to come */
     bool forward;          /* the reply in flight goes to the client (else the proxy's own) */
+    bool to_primary;       /* the client command in flight went to the primary of its time */
     uint8_t internal_com;  /* the proxy's own command in flight (INIT/SYNC) */
     uint64_t forwarded;    /* reply bytes sent to the client for the current command */
     struct sess_vars have; /* session state in force on this connection */

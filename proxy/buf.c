@@ -137,9 +137,3 @@ void buf_free(struct buf *b)
     b->data = NULL;
     b->off = b->len = b->cap = 0;
 }
-
-void buf_trim(struct buf *b, size_t keep)
-{
-    if (buf_pending(b) == 0 && b->cap > keep)
-        buf_free(b);
-}

@@ -6,7 +6,7 @@
  *   data: [ consumed | pending: off .. len | free: len .. cap ]
  *
  * Memory is allocated lazily (an idle connection holds none) and given back
- * by buf_release() / buf_trim() when a buffer is empty, so thousands of idle
+ * by buf_release() when a buffer is empty, so thousands of idle
  * sessions cost only their structs. Growth is bounded by the caller (limits
  * in config).
  *
@@ -91,9 +91,5 @@ static inline void buf_release(struct buf *b)
     if (b->data && b->off == b->len)
         buf_free(b);
 }
-
-/* Gives the storage of an empty buffer back when its capacity exceeds keep
- * bytes (keep 0: any). */
-void buf_trim(struct buf *b, size_t keep);
 
 #endif

@@ -7,6 +7,7 @@
  * fall back to a default).
  */
 #include "config.h"
+#include "cache_store.h"
 #include "json_check.h"
 #include "mon_health.h"
 #include "query_rules.h"
@@ -324,16 +325,25 @@ static int get_bool(struct jcheck *c, const json_t *obj, const char *path, const
     return 0;
 }
 
-/* topology: following a promoted replica (topology.h). Optional. */
+/*
+ * An optional section: its object (checked against keys), or NULL when it
+ * is absent, which the get_* readers take as "every key missing" (jansson
+ * looks nothing up in NULL), so each default is written once, in its
+ * reader's call. Returns -1 when present but not a valid object.
+ */
+static int optional_section(struct jcheck *c, const json_t *root, const char *key,
+                            const char *const *keys, const json_t **out)
+{
+    *out = json_object_get(root, key);
+    return *out ? jcheck_object(c, *out, key, keys) : 0;
+}
+
+/* topology: following a promoted replica (topology.h). */
 static int load_topology(struct jcheck *c, const json_t *root, struct config *cfg)
 {
     static const char *const keys[] = {"follow", "confirm_ms", NULL};
-    const json_t *o = json_object_get(root, "topology");
-    cfg->topology_follow = true;
-    cfg->topology_confirm_ms = 3000;
-    if (!o)
-        return 0;
-    return jcheck_object(c, o, "topology", keys) != 0 ||
+    const json_t *o;
+    return optional_section(c, root, "topology", keys, &o) != 0 ||
                    get_bool(c, o, "topology", "follow", true, &cfg->topology_follow) != 0 ||
                    get_u32(c, o, "topology", "confirm_ms", false, 0, 600000, 3000,
                            &cfg->topology_confirm_ms) != 0
@@ -346,17 +356,11 @@ static int load_consistency(struct jcheck *c, const json_t *root, struct config 
     static const char *const keys[] = {"default_level", "wait_timeout_ms", "fallback",
                                        "max_replica_lag_ms", NULL};
     const char *path = "consistency";
-    const json_t *o = json_object_get(root, path);
+    const json_t *o;
     int level;
     cfg->fallback[0] = FALLBACK_PRIMARY;
     cfg->n_fallback = 1;
-    if (!o) {
-        cfg->default_level = CONSISTENCY_SESSION;
-        cfg->wait_timeout_ms = 200;
-        cfg->max_replica_lag_ms = 10000;
-        return 0;
-    }
-    if (jcheck_object(c, o, path, keys) != 0 ||
+    if (optional_section(c, root, path, keys, &o) != 0 ||
         get_enum(c, o, path, "default_level", level_names, CONSISTENCY_SESSION, &level) != 0 ||
         get_u32(c, o, path, "wait_timeout_ms", false, 1, 600000, 200, &cfg->wait_timeout_ms) != 0 ||
         get_u32(c, o, path, "max_replica_lag_ms", false, 0, 86400000, 10000,
@@ -401,25 +405,11 @@ static int load_tunables(struct jcheck *c, const json_t *root, struct config *cf
     static const char *const log_keys[] = {"level", NULL};
     static const char *const cache_keys[] = {"max_bytes", "max_entry_bytes", "ttl_ms",
                                              "max_stale_ms", NULL};
-    /* A missing section reads as an empty one: every key takes its default. */
-    json_t *empty = json_object();
     const json_t *admin = json_object_get(root, "admin");
-    const json_t *limits = json_object_get(root, "limits");
-    const json_t *timeouts = json_object_get(root, "timeouts");
-    const json_t *logging = json_object_get(root, "logging");
-    const json_t *cache = json_object_get(root, "cache");
+    const json_t *limits, *timeouts, *logging, *cache;
     unsigned long long cache_max, buffered_max;
     unsigned port, mps, hw;
-    int level, rc = -1;
-
-    if (!limits)
-        limits = empty;
-    if (!timeouts)
-        timeouts = empty;
-    if (!logging)
-        logging = empty;
-    if (!cache)
-        cache = empty;
+    int level;
 
     if (admin) {
         if (jcheck_object(c, admin, "admin", admin_keys) != 0 ||
@@ -430,13 +420,13 @@ static int load_tunables(struct jcheck *c, const json_t *root, struct config *cf
                     &cfg->admin_max_connections) != 0 ||
             get_u32(c, admin, "admin", "max_body_bytes", false, 0, 16777216, 65536,
                     &cfg->admin_max_body) != 0)
-            goto out;
+            return -1;
         cfg->admin_enabled = true;
         cfg->admin_port = (uint16_t)port;
     }
     /* max_packet_size: the server's own max_allowed_packet ceiling is 1 GiB. */
     if (get_u32(c, root, "", "workers", false, 0, 256, 0, &cfg->workers) != 0 ||
-        jcheck_object(c, limits, "limits", limit_keys) != 0 ||
+        optional_section(c, root, "limits", limit_keys, &limits) != 0 ||
         get_u32(c, limits, "limits", "max_client_connections", false, 1, 1000000, 10000,
                 &cfg->max_client_connections) != 0 ||
         get_u32(c, limits, "limits", "max_packet_size", false, 1024, 1073741824, 67108864, &mps) !=
@@ -445,7 +435,7 @@ static int load_tunables(struct jcheck *c, const json_t *root, struct config *cf
             0 ||
         get_uint(c, limits, "limits", "max_buffered_bytes", false, 0, 1ULL << 40, 256ULL << 20,
                  &buffered_max) != 0 ||
-        jcheck_object(c, timeouts, "timeouts", timeout_keys) != 0 ||
+        optional_section(c, root, "timeouts", timeout_keys, &timeouts) != 0 ||
         get_u32(c, timeouts, "timeouts", "connect_ms", false, 1, 600000, 2000,
                 &cfg->connect_timeout_ms) != 0 ||
         get_u32(c, timeouts, "timeouts", "login_ms", false, 100, 600000, 10000,
@@ -454,9 +444,9 @@ static int load_tunables(struct jcheck *c, const json_t *root, struct config *cf
                 &cfg->client_idle_timeout_ms) != 0 ||
         get_u32(c, timeouts, "timeouts", "backend_query_ms", false, 0, 86400000, 0,
                 &cfg->backend_query_timeout_ms) != 0 ||
-        jcheck_object(c, logging, "logging", log_keys) != 0 ||
+        optional_section(c, root, "logging", log_keys, &logging) != 0 ||
         get_enum(c, logging, "logging", "level", log_names, LOG_INFO, &level) != 0 ||
-        jcheck_object(c, cache, "cache", cache_keys) != 0 ||
+        optional_section(c, root, "cache", cache_keys, &cache) != 0 ||
         get_uint(c, cache, "cache", "max_bytes", false, 0, 1ULL << 40, 64ULL << 20, &cache_max) !=
             0 ||
         get_u32(c, cache, "cache", "max_entry_bytes", false, 1024, 1073741824, 1048576,
@@ -464,23 +454,20 @@ static int load_tunables(struct jcheck *c, const json_t *root, struct config *cf
         get_u32(c, cache, "cache", "ttl_ms", false, 0, 86400000, 1000, &cfg->cache_ttl_ms) != 0 ||
         get_u32(c, cache, "cache", "max_stale_ms", false, 0, 86400000, 60000,
                 &cfg->cache_max_stale_ms) != 0)
-        goto out;
-    /* The store splits its cap over 16 shards; each must hold an entry. */
-    if (cache_max != 0 && cache_max < 16ULL * 2 * cfg->cache_max_entry_bytes) {
-        jcheck_fail(c, "cache.max_bytes",
-             "must be 0 (no cache) or at least 32 x cache.max_entry_bytes (%llu), got %llu",
-             32ULL * cfg->cache_max_entry_bytes, cache_max);
-        goto out;
-    }
+        return -1;
+    /* The store splits its cap over its shards; each must hold an entry. */
+    if (cache_max != 0 && cache_max < CACHE_SHARDS_DEFAULT * 2ULL * cfg->cache_max_entry_bytes)
+        return jcheck_fail(c, "cache.max_bytes",
+                           "must be 0 (no cache) or at least %u x cache.max_entry_bytes (%llu), "
+                           "got %llu",
+                           2 * CACHE_SHARDS_DEFAULT,
+                           2ULL * CACHE_SHARDS_DEFAULT * cfg->cache_max_entry_bytes, cache_max);
     cfg->cache_max_bytes = cache_max;
     cfg->max_packet_size = mps;
     cfg->buffer_high_water = hw;
     cfg->max_buffered_bytes = buffered_max;
     cfg->log_level = (enum log_level)level;
-    rc = 0;
-out:
-    json_decref(empty);
-    return rc;
+    return 0;
 }
 
 static int load_query_rules(struct jcheck *c, const json_t *root, struct config *cfg)

@@ -142,7 +142,11 @@ static void mt_failed(struct mon_thread *t)
     pthread_mutex_unlock(&t->be->lock);
     log_debug("monitor: %s: %s", t->info->name, t->err);
     mt_health(t, false);
-    mt_topology(t, false); /* unknown is no claim */
+    /* A backend is taken to have stopped claiming the primary role only
+     * once it is down (monitor.fall_checks failures): one failed check
+     * must neither end a split nor let another claim be followed. */
+    if (atomic_load(&t->be->health) == MON_DOWN)
+        mt_topology(t, false);
 }
 
 /* libmariadb takes whole seconds: round up, at least 1 (0 means "no limit"). */
@@ -449,8 +453,8 @@ static void *mt_main(void *arg)
 
 /* ---- start / stop ---- */
 
-int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, char *err,
-                  size_t errlen)
+int monitor_init(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, char *err,
+                 size_t errlen)
 {
     /* on_strong is the caller's, set before the threads exist. */
     void (*on_strong)(void *) = m->on_strong;
@@ -459,13 +463,6 @@ int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, 
     m->on_strong = on_strong;
     m->on_strong_arg = on_strong_arg;
     m->px = px;
-
-    /* Not thread-safe in libmariadb, and mysql_init() would call it from
-     * every thread at once otherwise. */
-    if (mysql_library_init(0, NULL, NULL) != 0) {
-        snprintf(err, errlen, "monitor: cannot initialise libmariadb");
-        return -1;
-    }
     m->be = calloc(px->n_backends ? px->n_backends : 1, sizeof *m->be);
     m->threads = calloc(px->n_backends ? px->n_backends : 1, sizeof *m->threads);
     m->names = calloc(px->n_backends ? px->n_backends : 1, sizeof *m->names);
@@ -509,6 +506,20 @@ int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, 
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* proxy_now_ms's clock */
     pthread_cond_init(&m->wake_cond, &ca);
     pthread_condattr_destroy(&ca);
+    return 0;
+}
+
+int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, char *err,
+                  size_t errlen)
+{
+    /* Not thread-safe in libmariadb, and mysql_init() would call it from
+     * every thread at once otherwise. */
+    if (mysql_library_init(0, NULL, NULL) != 0) {
+        snprintf(err, errlen, "monitor: cannot initialise libmariadb");
+        return -1;
+    }
+    if (monitor_init(m, px, flavor, err, errlen) != 0)
+        return -1;
 
     /* The threads take no signals: the main loop handles them, and a
      * signal landing in a blocking libmariadb call would only cut it short. */
@@ -602,30 +613,49 @@ static const char *health_why(struct mon_backend *b, int h)
     return why_buf;
 }
 
-const char *monitor_unusable_why(struct monitor *m, size_t idx, unsigned max_lag_ms)
+enum mon_unusable monitor_unusable(struct monitor *m, size_t idx, unsigned max_lag_ms)
 {
     if (idx >= m->n)
-        return "not monitored";
+        return MON_UNUSABLE_UNMONITORED;
     struct mon_backend *b = &m->be[idx];
     int h = atomic_load(&b->health);
+    if (h == MON_UNKNOWN ? atomic_load(&b->health_fails) != 0 : h != MON_UP)
+        return MON_UNUSABLE_HEALTH;
     if (h == MON_UNKNOWN)
-        return atomic_load(&b->health_fails) ? health_why(b, h) : NULL;
-    if (h != MON_UP)
-        return health_why(b, h);
+        return MON_USABLE;
     if (!atomic_load(&b->applying))
-        return "SQL thread stopped";
+        return MON_UNUSABLE_SQL;
     size_t p = proxy_primary(m->px);
     if (!atomic_load(&b->replicating) && p < m->n && atomic_load(&m->be[p].health) == MON_UP)
-        return "IO thread stopped";
+        return MON_UNUSABLE_IO;
     int64_t lag = atomic_load(&b->lag_ms);
     if (lag >= 0 && (uint64_t)lag > max_lag_ms)
+        return MON_UNUSABLE_LAG;
+    return MON_USABLE;
+}
+
+const char *monitor_unusable_why(struct monitor *m, size_t idx, unsigned max_lag_ms)
+{
+    switch (monitor_unusable(m, idx, max_lag_ms)) {
+    case MON_USABLE:
+        return NULL;
+    case MON_UNUSABLE_HEALTH:
+        return health_why(&m->be[idx], atomic_load(&m->be[idx].health));
+    case MON_UNUSABLE_SQL:
+        return "SQL thread stopped";
+    case MON_UNUSABLE_IO:
+        return "IO thread stopped";
+    case MON_UNUSABLE_LAG:
         return "lagging";
-    return NULL;
+    case MON_UNUSABLE_UNMONITORED:
+        break;
+    }
+    return "not monitored";
 }
 
 bool monitor_replica_usable(struct monitor *m, size_t idx, unsigned max_lag_ms)
 {
-    return monitor_unusable_why(m, idx, max_lag_ms) == NULL;
+    return monitor_unusable(m, idx, max_lag_ms) == MON_USABLE;
 }
 
 bool monitor_reachable(struct monitor *m, size_t idx)

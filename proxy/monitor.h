@@ -127,6 +127,11 @@ void monitor_topology(struct monitor *m, struct mon_topology *out);
  * Returns 0, or -1 with the reason in err (nothing left running). */
 int monitor_start(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, char *err,
                   size_t errlen) __attribute__((warn_unused_result));
+/* monitor_start without the threads: the table as start-up leaves it
+ * (every backend unknown, "not checked yet"), for tests that fill it by
+ * hand. Free it with monitor_free(). */
+int monitor_init(struct monitor *m, struct proxy *px, enum gtid_flavor flavor, char *err,
+                 size_t errlen) __attribute__((warn_unused_result));
 /* Stops and joins the threads (a hung backend delays this by up to one
  * timeout). The table stays readable, known sets as they were: workers
  * may still ask until monitor_free(). Idempotent. */
@@ -144,7 +149,19 @@ void monitor_free(struct monitor *m);
  * finished: the gate still waits for what it needs); a backend that has
  * failed checks and never answered is not usable until it does. */
 bool monitor_replica_usable(struct monitor *m, size_t idx, unsigned max_lag_ms);
-/* Why not, or NULL when usable: "suspect: <reason>", "down: <reason>",
+/* The same as a code, from atomics only (no lock, no text): what every
+ * read asks of every replica. */
+enum mon_unusable {
+    MON_USABLE,
+    MON_UNUSABLE_HEALTH, /* suspect, down, or unknown after failed checks */
+    MON_UNUSABLE_SQL,    /* the SQL thread stopped */
+    MON_UNUSABLE_IO,     /* the IO thread stopped while the primary is up */
+    MON_UNUSABLE_LAG,    /* over max_lag_ms */
+    MON_UNUSABLE_UNMONITORED,
+};
+enum mon_unusable monitor_unusable(struct monitor *m, size_t idx, unsigned max_lag_ms);
+/* Why not, as text for logs and errors (the health reason is read under
+ * the backend's lock), or NULL when usable: "suspect: <reason>", "down: <reason>",
  * "unknown: <reason>" (reason: mon_health_reason()), or static text ("SQL
  * thread stopped", "IO thread stopped", "lagging", "not monitored"). The
  * health texts live in a buffer of the calling thread, valid until its next

@@ -95,7 +95,6 @@ int proxy_init(struct proxy *px, struct config *cfg, char *err, size_t errlen)
         px->backends[i].name = b->name;
         px->backends[i].host = b->host;
         px->backends[i].port = b->port;
-        px->backends[i].config_role = b->role;
         atomic_init(&px->backends[i].weight, b->weight);
         pthread_mutex_init(&px->backends[i].err_lock, NULL);
         if (b->role == BACKEND_ROLE_PRIMARY)

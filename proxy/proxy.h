@@ -51,7 +51,6 @@ struct backend_info {
     char *name;
     char *host;
     uint16_t port;
-    enum backend_role config_role; /* as configured; proxy_role() says what it is now */
     struct sockaddr_storage addr; /* resolved at start-up */
     bool resolved;
     _Atomic unsigned weight;

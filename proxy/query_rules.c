@@ -180,8 +180,10 @@ static int compile_regex(struct jcheck *c, const char *path, struct query_rule *
 {
     int code = 0;
     PCRE2_SIZE offset = 0;
-    q->code = pcre2_compile((PCRE2_SPTR)q->regex, q->regex_len, 0 /* bytes: see query_rules.h */,
-                            &code, &offset, NULL);
+    /* Bytes, never UTF (see query_rules.h): NEVER_UTF also refuses a
+     * pattern that would switch UTF on itself with (*UTF). */
+    q->code =
+        pcre2_compile((PCRE2_SPTR)q->regex, q->regex_len, PCRE2_NEVER_UTF, &code, &offset, NULL);
     if (!q->code) {
         char p[JCHECK_PATH_MAX];
         PCRE2_UCHAR msg[160];

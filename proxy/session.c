@@ -43,8 +43,6 @@
 #include "session_int.h"
 #include "worker.h"
 
-/* Login must finish in this time: a client that connects and stalls
- * (slowloris) holds a slot only this long. */
 /* A backend that refused a connection gets no reads for this long. */
 #define BACKEND_RETRY_AFTER_MS 2000
 /* Each read asks for this much room: one block of the worker's pool. */
@@ -379,7 +377,7 @@ static void login_done(struct session *s)
         return;
     }
     buf_consume(&s->pending_ok, buf_pending(&s->pending_ok));
-    buf_trim(&s->pending_ok, 0);
+    buf_release(&s->pending_ok);
     s->state = SESS_IDLE;
     log_debug("C#%u %s@%s logged in (db '%s', caps 0x%llx)", s->id, s->auth.login.user, s->peer,
               s->auth.login.database, (unsigned long long)s->caps);
@@ -524,6 +522,9 @@ void session__proceed(struct session *s, struct bconn *b)
         }
         return;
     }
+    /* Decided at send time: a promotion followed meanwhile must not drop
+     * the GTID this server commits (session__track_write). */
+    b->to_primary = b->idx == proxy_primary(px_of(s));
     int rc = bconn_send_command(b, buf_head(&s->cmd), s->cmd_wire, s->cmd_com, s->cmd_last_seq);
     if (rc < 0) {
         session__reply_error(s, GP_ER_UNSUPPORTED, "gtidproxy: %s is not supported",
@@ -588,6 +589,7 @@ void session__run_on(struct session *s, size_t idx)
         b = s->be[idx] = bconn_open(s, idx);
         if (!b) {
             session__reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
+            session__command_answered(s);
             return;
         }
     }
@@ -648,6 +650,7 @@ void session__command_answered(struct session *s)
 {
     if (s->state == SESS_CLOSING)
         return;
+    session__cache_drop(s);
     s->state = SESS_IDLE;
     if (s->dispatching)
         return; /* next_command() goes on with the next one */
@@ -879,15 +882,21 @@ static bool route_query(struct session *s, const uint8_t *text, size_t n, bool w
     (void)classify_query(text, n, 0, cr);
     if (session__proxy_stmt(s, cr, text, n))
         return false;
-    /* The latest rules, also for sessions older than a reload (their
-     * snapshot stays valid until exit; one rule set keeps the memo warm). */
-    const struct query_rules *rules = proxy_snap(px_of(s))->cfg->query_rules;
-    int ri = query_memo_decide(&s->w->qmemo, rules, text, n, &s->w->qmatch);
-    s->cmd_rule = ri >= 0 ? &rules->v[ri] : NULL;
     router_decide(cr, &s->route, d);
+    s->cmd_rule = NULL;
+    if (d->target == ROUTE_REPLICA) {
+        /* Rules shape only reads bound for a replica (level, fallback,
+         * cache, route=primary): writes never pay for the matching. The
+         * latest rules, also for sessions older than a reload (their
+         * snapshot stays valid until exit; one rule set keeps the memo
+         * warm). */
+        const struct query_rules *rules = proxy_snap(px_of(s))->cfg->query_rules;
+        int ri = query_memo_decide(&s->w->qmemo, rules, text, n, &s->w->qmatch);
+        s->cmd_rule = ri >= 0 ? &rules->v[ri] : NULL;
+    }
     /* A rule's route=primary, after transactions and pins and below a
      * hint's route (route=replica adds nothing: reads go there anyway). */
-    if (s->cmd_rule && s->cmd_rule->route == QUERY_ROUTE_PRIMARY && d->target == ROUTE_REPLICA &&
+    if (s->cmd_rule && s->cmd_rule->route == QUERY_ROUTE_PRIMARY &&
         !(cr->hint.present && cr->hint.route != HINT_ROUTE_UNSET))
         *d = (struct route_decision){ROUTE_PRIMARY, "query rule route=primary"};
     if (d->target == ROUTE_ERROR) {
@@ -1019,6 +1028,9 @@ static void next_command(struct session *s)
     size_t wire;
     uint64_t len;
     uint8_t first, last;
+    /* A reload applies from the session's next command on (snapshots are
+     * never freed, so what a command in flight holds stays valid). */
+    s->snap = proxy_snap(px_of(s));
     int rc = whole_packet(s, 0, &wire, &len, &first, &last);
     if (rc <= 0)
         return;
@@ -1030,14 +1042,12 @@ static void next_command(struct session *s)
      * it stays whole in `cmd` for a retry elsewhere. When it is all `in`
      * holds, the block itself moves (no copy). */
     buf_consume(&s->cmd, buf_pending(&s->cmd));
-    buf_release(&s->cmd);
-    if (s->in.off == 0 && s->in.len == wire && !s->cmd.data) {
-        struct buf t = s->cmd;
+    buf_release(&s->cmd); /* cmd now holds no storage */
+    if (s->in.off == 0 && s->in.len == wire) {
+        struct buf t = s->cmd; /* both draw on the worker's pool */
         s->cmd = s->in;
         s->in = t;
-        s->in.pool = s->cmd.pool;
     } else {
-        s->cmd.pool = s->in.pool; /* session_stmt.c may have swapped cmd's storage */
         if (buf_append(&s->cmd, buf_head(&s->in), wire) != 0) {
             session_close(s, false, "out of memory");
             return;
@@ -1270,8 +1280,7 @@ void session_accept(struct worker *w, uv_stream_t *server, size_t li)
     uv_timer_init(&w->loop, &s->timer);
     s->tcp.data = s->timer.data = s;
     s->open_handles = 2;
-    wq_init(&s->out, (uv_stream_t *)&s->tcp, on_client_written, s);
-    wq_use_pool(&s->out, &w->pool);
+    wq_init(&s->out, (uv_stream_t *)&s->tcp, &w->pool, on_client_written, s);
     s->in.pool = s->cmd.pool = &w->pool;
     s->out.sent_stat = &w->st.bytes_out;
     s->out.queued_stat = &px->client_queued;

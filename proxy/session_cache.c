@@ -46,6 +46,9 @@ static struct proxy *px_of(struct session *s)
 void session__cache_init(struct session *s, enum gtid_flavor f)
 {
     gtid_set_init(&s->cache.tag, f);
+    /* Blocks of the worker's pool, given back after each cached read: an
+     * idle session holds none. */
+    s->cache.key.pool = s->cache.reply.pool = &s->w->pool;
 }
 
 void session__cache_free(struct session *s)
@@ -133,14 +136,21 @@ void session__cache_select(struct session *s, const struct classify_result *cr, 
 
 /* -------------------------------------------------------------- serving --- */
 
-/* Gives back what a big key or reply grew the buffers to; small ones stay
- * for the session's next cached read. */
+/* The read is over: key and reply go back to the pool. */
 static void release_buffers(struct sess_cache *c)
 {
     buf_consume(&c->reply, buf_pending(&c->reply));
-    buf_trim(&c->reply, 16384);
+    buf_release(&c->reply);
     buf_consume(&c->key, buf_pending(&c->key));
-    buf_trim(&c->key, 4096);
+    buf_release(&c->key);
+}
+
+void session__cache_drop(struct session *s)
+{
+    if (!s->cache.on)
+        return;
+    s->cache.on = s->cache.capture = false;
+    release_buffers(&s->cache);
 }
 
 /* Queues e's reply as the answer to the current command; the caller
@@ -203,8 +213,8 @@ bool session__cache_serve_consistent(struct session *s)
             session__command_answered(s);
             return true;
         }
+        worker_stat_add(&s->w->cache.misses, 1); /* looked up, not served */
     }
-    worker_stat_add(&s->w->cache.misses, 1);
     c->capture = true; /* the read goes to a server: keep its reply */
     return false;
 }
@@ -263,7 +273,7 @@ void session_cache_reply(struct session *s, const uint8_t *p, size_t n)
         buf_append(&c->reply, p, n) != 0) {
         c->capture = false; /* too big (or no memory): served, not stored */
         buf_consume(&c->reply, buf_pending(&c->reply));
-        buf_trim(&c->reply, 0);
+        buf_release(&c->reply);
     }
 }
 

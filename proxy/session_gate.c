@@ -86,12 +86,13 @@ void session__gate_login(struct session *s)
 
 /* ------------------------------------------------------- write tracking --- */
 
-/* An OK from backend b: the GTID it committed joins the session's and the
- * proxy's write sets. A GTID the proxy cannot read would break
- * read-your-writes silently, so the session then stays on the primary. */
+/* An OK from backend b for a command sent to the primary (of that time):
+ * the GTID it committed joins the session's and the proxy's write sets. A
+ * GTID the proxy cannot read would break read-your-writes silently, so the
+ * session then stays on the primary. */
 void session__track_write(struct session *s, struct bconn *b, const struct proto_ok *ok)
 {
-    if (!ok->has_session_state || b->idx != proxy_primary(px_of(s)))
+    if (!ok->has_session_state || !b->to_primary)
         return;
     int rc = gate_ok_gtids(ok, &s->scratch);
     if (rc == 0)
@@ -136,8 +137,10 @@ static void count_wait(struct session *s, size_t idx, uint64_t us, bool reached)
  * say (offline; draining unless this session holds a connection there),
  * the session's reasons (failed for this read, weight 0, refused a
  * connection lately), then the monitor's (fresh: may serve gated reads;
- * else: reachable). */
-static const char *replica_unusable(struct session *s, size_t i, uint64_t now, bool fresh)
+ * else: reachable). Only `explain` spells out the monitor's reason: that
+ * takes the backend's lock, which picking a replica per read must not. */
+static const char *replica_unusable(struct session *s, size_t i, uint64_t now, bool fresh,
+                                    bool explain)
 {
     struct proxy *px = px_of(s);
     struct backend_info *b = &px->backends[i];
@@ -154,8 +157,11 @@ static const char *replica_unusable(struct session *s, size_t i, uint64_t now, b
         return "weight 0";
     if (atomic_load(&b->down_until_ms) > now)
         return "refused a connection";
+    unsigned lag = cfg_of(s)->max_replica_lag_ms;
+    if (fresh && explain)
+        return monitor_unusable_why(&px->mon, i, lag);
     if (fresh)
-        return monitor_unusable_why(&px->mon, i, cfg_of(s)->max_replica_lag_ms);
+        return monitor_replica_usable(&px->mon, i, lag) ? NULL : "unusable (monitor)";
     return monitor_reachable(&px->mon, i) ? NULL : "down";
 }
 
@@ -165,7 +171,7 @@ size_t session__pick_replica(struct session *s, bool fresh)
     uint64_t now = proxy_now_ms();
     struct gate_replica r[CONFIG_MAX_BACKENDS];
     for (size_t i = 0; i < px->n_backends; i++) {
-        bool ok = replica_unusable(s, i, now, fresh) == NULL;
+        bool ok = replica_unusable(s, i, now, fresh, false) == NULL;
         r[i] = (struct gate_replica){
             .usable = ok, .caught_up = true, .weight = ok ? atomic_load(&px->backends[i].weight) : 0};
     }
@@ -253,7 +259,7 @@ static void explain_none_usable(struct session *s, uint64_t now)
     for (size_t i = 0; i < px->n_backends && n < sizeof s->g.why; i++)
         if (i != proxy_primary(px))
             n += (size_t)snprintf(s->g.why + n, sizeof s->g.why - n, " %s %s,", bname(s, i),
-                                  replica_unusable(s, i, now, true));
+                                  replica_unusable(s, i, now, true, true));
     if (n > 0 && n < sizeof s->g.why && s->g.why[n - 1] == ',')
         s->g.why[n - 1] = '\0';
 }
@@ -268,7 +274,7 @@ static void route(struct session *s)
     struct gate_replica r[CONFIG_MAX_BACKENDS];
     for (size_t i = 0; i < px->n_backends; i++) {
         r[i] = (struct gate_replica){0};
-        if (replica_unusable(s, i, now, true))
+        if (replica_unusable(s, i, now, true, false))
             continue;
         r[i].usable = true;
         r[i].weight = atomic_load(&px->backends[i].weight);
@@ -501,6 +507,7 @@ int session__gate_before_send(struct session *s, struct bconn *b)
                   plen + len + 1 < PROTO_MAX_PAYLOAD;
     log_debug("C#%u wait on %s for %u ms (%s): %.*s", s->id, bname(s, b->idx), left,
               prefix ? "prefixed" : "separate", (int)len, text);
+    b->to_primary = false; /* waits run on replicas only */
     if (prefix)
         rc = bconn_send_query_waited(b, text, len, payload + 1, plen - 1);
     else

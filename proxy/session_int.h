@@ -87,6 +87,9 @@ bool session__cache_serve_stale(struct session *s);
 void session__cache_sending(struct session *s, const struct bconn *b);
 /* The reply ended: stores it when it may be served again. */
 void session__cache_done(struct session *s, const struct proto_trk_result *res);
+/* The command ended without a reply from a server (an error, a fallback
+ * refused): the key built for it goes back. */
+void session__cache_drop(struct session *s);
 
 /* session_stmt.c */
 struct route_decision session__prepare_route(struct session *s, const uint8_t *payload, size_t len,

@@ -72,11 +72,7 @@ int session__stmt_on_backend(struct session *s, struct bconn *b)
         sv->types_sent = true; /* over 16 MB: relayed as sent */
         return 0;
     }
-    if (ex.types_bound) {
-        if (pstmt_set_types(p, ex.types.p, ex.types.len) != 0) {
-            session__reply_error(s, GP_ER_OUT_OF_MEMORY, "out of memory");
-            return -1;
-        }
+    if (ex.types_bound) { /* the statement took them when it was routed (note_types) */
         sv->types_sent = true;
         return 0;
     }
@@ -89,7 +85,7 @@ int session__stmt_on_backend(struct session *s, struct bconn *b)
         return -1;
     }
     /* Rebuild the command with the types, in place of the client's. */
-    struct buf re = {0};
+    struct buf re = {.pool = s->cmd.pool}; /* it becomes cmd */
     struct proto_wr w;
     struct proto_str types = {p->types, 2u * p->num_params};
     if (gp_packet_begin(&re, n + types.len + 1, &w) != 0 ||

@@ -83,6 +83,13 @@ bool topology_observe(struct topology *t, size_t idx, bool claims, uint64_t now_
         if (i != t->primary && t->seen[i].claims && candidate == SIZE_MAX)
             candidate = i;
     }
+    /* A split just ended: whoever still claims has claimed beside another
+     * writable server, which says nothing about being the one to follow
+     * (the other may only have missed a check). Confirm it from now. */
+    if (t->state == TOPO_SPLIT)
+        for (size_t i = 0; i < t->n; i++)
+            if (t->seen[i].claims)
+                t->seen[i].claim_since = now_ms;
     if (candidate == SIZE_MAX || !follow)
         return set_state(t, TOPO_STABLE, SIZE_MAX, now_ms);
     bool changed = set_state(t, TOPO_PENDING, candidate, now_ms);

@@ -18,6 +18,10 @@
  *                                refused (9011) until one of them stops
  *                                claiming: never two primaries at once
  *
+ * When a split ends, the claims left over are confirmed afresh: one failed
+ * check of the old primary (a timeout, a dropped connection) must not hand
+ * writes to the other writable server at once.
+ *
  * Observations come from different threads at different times, so "at
  * once" means overlapping as observed: each was seen claiming after the
  * other began to. In an orderly promotion the old primary goes read_only

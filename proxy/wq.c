@@ -3,34 +3,16 @@
  */
 #include "wq.h"
 
-/* Without a pool: buffers of a drained queue larger than this are freed,
- * so one big reply does not pin memory to an idle connection. */
-#define WQ_KEEP_BYTES (64u * 1024u)
-
-void wq_init(struct wq *q, uv_stream_t *stream, wq_done_cb on_done, void *data)
+void wq_init(struct wq *q, uv_stream_t *stream, struct buf_pool *pool, wq_done_cb on_done,
+             void *data)
 {
     *q = (struct wq){.stream = stream, .on_done = on_done, .data = data};
-}
-
-void wq_use_pool(struct wq *q, struct buf_pool *pool)
-{
     q->queued.pool = q->busy.pool = pool;
-}
-
-/* An emptied buffer of the queue: its storage goes back (pool), or what
- * exceeds WQ_KEEP_BYTES does (no pool). */
-static void drained(struct buf *b)
-{
-    if (b->pool)
-        buf_release(b);
-    else
-        buf_trim(b, WQ_KEEP_BYTES);
 }
 
 void wq_trim(struct wq *q)
 {
-    if (buf_pending(&q->queued) == 0)
-        drained(&q->queued);
+    buf_release(&q->queued);
 }
 
 static void count_sent(struct wq *q, size_t n)
@@ -63,7 +45,7 @@ static void on_write(uv_write_t *req, int status)
     if (status == 0)
         count_sent(q, buf_pending(&q->busy));
     buf_consume(&q->busy, buf_pending(&q->busy));
-    drained(&q->busy); /* libuv is done with its bytes */
+    buf_release(&q->busy); /* libuv is done with its bytes */
     if (status == 0)
         status = flush_now(q);
     account(q);
@@ -87,7 +69,7 @@ static int flush_now(struct wq *q)
         count_sent(q, (size_t)n);
         buf_consume(&q->queued, (size_t)n);
         if (buf_pending(&q->queued) == 0) {
-            drained(&q->queued);
+            buf_release(&q->queued);
             return 0;
         }
     } else if (n != UV_EAGAIN) {

@@ -39,12 +39,10 @@ struct wq {
     size_t accounted;
 };
 
-void wq_init(struct wq *q, uv_stream_t *stream, wq_done_cb on_done, void *data);
-
-/* The queue's storage comes from pool and goes back to it as soon as the
- * queue is drained (an idle connection's queue holds no memory). Without
- * a pool, a drained queue keeps up to 64 KiB for the next batch. */
-void wq_use_pool(struct wq *q, struct buf_pool *pool);
+/* The queue's storage comes from pool (NULL: malloc) and goes back as soon
+ * as the queue is drained (an idle connection's queue holds no memory). */
+void wq_init(struct wq *q, uv_stream_t *stream, struct buf_pool *pool, wq_done_cb on_done,
+             void *data);
 
 static inline struct buf *wq_buf(struct wq *q)
 {

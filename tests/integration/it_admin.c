@@ -230,11 +230,19 @@ static void client_addr(MYSQL *m, char *out, size_t len)
 /* ---- 1. shape ---- */
 
 static const struct au_field status_fields[] = {
-    {"version", AU_STR},      {"started_at", AU_STR},  {"uptime_ms", AU_INT}, {"workers", AU_INT},
-    {"draining", AU_BOOL},    {"flavor", AU_STR},      {"clients", AU_OBJ},   {"queries", AU_OBJ},
-    {"client_bytes", AU_OBJ}, {"client_buffered_bytes", AU_INT}, {"writes_gtid", AU_STR},
-    {"topology", AU_OBJ},     {"config", AU_OBJ},
+    {"version", AU_STR},      {"started_at", AU_STR},
+    {"uptime_ms", AU_INT},    {"workers", AU_INT},
+    {"draining", AU_BOOL},    {"flavor", AU_STR},
+    {"clients", AU_OBJ},      {"queries", AU_OBJ},
+    {"client_bytes", AU_OBJ}, {"client_buffered_bytes", AU_INT},
+    {"writes_gtid", AU_STR},  {"topology", AU_OBJ},
+    {"query_rules", AU_OBJ},  {"config", AU_OBJ},
 };
+static const struct au_field query_rules_fields[] = {{"memo_hits", AU_INT},
+                                                     {"memo_misses", AU_INT},
+                                                     {"memo_evictions", AU_INT},
+                                                     {"limit_hits", AU_INT},
+                                                     {"errors", AU_INT}};
 static const struct au_field topology_fields[] = {{"primary", AU_STR},
                                                   {"state", AU_STR},
                                                   {"reason", AU_STR},
@@ -340,6 +348,7 @@ static void check_status_shape(json_t *st, const struct proxy_proc *p)
     AU_FIELDS(st, "client_bytes", bytes_fields);
     AU_FIELDS(st, "config", status_config_fields);
     AU_FIELDS(st, "topology", topology_fields);
+    AU_FIELDS(st, "query_rules", query_rules_fields);
     au_expect_str(st, "topology.primary", "primary");
     au_expect_str(st, "topology.state", "stable");
     au_expect_str(st, "version", GTIDPROXY_VERSION);
@@ -1334,6 +1343,23 @@ static void test_config_reload(void **state)
     }
     expect_delta(st2, st1, "config.reloads", 1);
     expect_delta(st2, st1, "config.reload_failures", 0);
+
+    /* A session that logged in before a reload follows it from its next
+     * statement: a smaller limits.max_packet_size refuses a statement that
+     * fitted before (1153, and the connection closes, as from a server). */
+    MYSQL *old = proxy_connect(&rel_px, DB, 0);
+    char big[6000];
+    snprintf(big, sizeof big, "SELECT '%*s'", 5900, "x");
+    assert_int_equal(mysql_query(old, big), 0);
+    mysql_free_result(mysql_store_result(old));
+    json_object_set_new(au_at(cfg, "limits"), "max_packet_size", json_integer(4096));
+    write_conf(&rel_px, cfg);
+    rep = post(a, "/config/reload", 200);
+    expect_changed(rep, "limits.max_packet_size");
+    json_decref(rep);
+    assert_int_not_equal(mysql_query(old, big), 0);
+    assert_int_equal(mysql_errno(old), 1153);
+    mysql_close(old);
     json_decref(st0);
     json_decref(st1);
     json_decref(st2);

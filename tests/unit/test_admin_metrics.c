@@ -198,6 +198,23 @@ static const struct simple_family topology_families[] = {
 /* clang-format on */
 
 /* clang-format off */
+static const struct simple_family rule_families[] = {
+    {"gtidproxy_query_rule_memo_hits_total", "counter",
+     "Statements whose query rule was known from the memo.", {"query_rules", "memo_hits"}, 1},
+    {"gtidproxy_query_rule_memo_misses_total", "counter",
+     "Statements matched against the query rules.", {"query_rules", "memo_misses"}, 1},
+    {"gtidproxy_query_rule_memo_evictions_total", "counter",
+     "Memo entries given up to make room.", {"query_rules", "memo_evictions"}, 1},
+    {"gtidproxy_query_rule_limit_hits_total", "counter",
+     "Regex evaluations stopped by a match limit (counted as no match).",
+     {"query_rules", "limit_hits"}, 1},
+    {"gtidproxy_query_rule_errors_total", "counter",
+     "Regex evaluations that failed otherwise (counted as no match).", {"query_rules", "errors"},
+     1},
+};
+/* clang-format on */
+
+/* clang-format off */
 static const struct simple_family reload_families[] = {
     {"gtidproxy_config_reloads_total", "counter", "Configuration reloads applied.",
      {"config", "reloads"}, 1},
@@ -233,6 +250,7 @@ static void render_status(FILE *f, const json_t *st)
                            : NULL;
     if (state)
         sample_num(f, "gtidproxy_topology_writes_refused", NULL, 0, strcmp(state, "split") == 0);
+    simple_families(f, st, rule_families, sizeof rule_families / sizeof rule_families[0]);
     simple_families(f, st, reload_families, sizeof reload_families / sizeof reload_families[0]);
 }
 
@@ -637,6 +655,11 @@ static const struct {
     {"gtidproxy_queries_total", "counter"},
     {"gtidproxy_topology_primary_changes_total", "counter"},
     {"gtidproxy_topology_writes_refused", "gauge"},
+    {"gtidproxy_query_rule_memo_hits_total", "counter"},
+    {"gtidproxy_query_rule_memo_misses_total", "counter"},
+    {"gtidproxy_query_rule_memo_evictions_total", "counter"},
+    {"gtidproxy_query_rule_limit_hits_total", "counter"},
+    {"gtidproxy_query_rule_errors_total", "counter"},
     {"gtidproxy_config_reloads_total", "counter"},
     {"gtidproxy_config_reload_failures_total", "counter"},
     {"gtidproxy_backend_up", "gauge"},
@@ -940,6 +963,11 @@ static void fill_random(struct admin_snapshot *s)
     st->client_buffered = (int64_t)rnd_mag(62);
     st->reloads = rnd_mag(64);
     st->reload_failures = rnd_mag(64);
+    st->rule_memo_hits = rnd_mag(64);
+    st->rule_memo_misses = rnd_mag(64);
+    st->rule_memo_evictions = rnd_mag(64);
+    st->rule_limit_hits = rnd_mag(64);
+    st->rule_errors = rnd_mag(64);
     st->topology.changes = rnd_mag(64);
     st->topology.state = (enum topo_state)(rnd() % 3);
 

@@ -51,16 +51,7 @@ static int setup(void **state)
     if (!cfg)
         fail_msg("config: %s", err);
     assert_int_equal(proxy_init(&f->px, cfg, err, sizeof err), 0);
-    struct monitor *m = &f->px.mon;
-    m->px = &f->px;
-    m->n = f->px.n_backends;
-    m->be = calloc(m->n, sizeof *m->be);
-    assert_non_null(m->be);
-    for (size_t i = 0; i < m->n; i++) {
-        pthread_mutex_init(&m->be[i].lock, NULL);
-        gtid_set_init(&m->be[i].known, GTID_FLAVOR_MARIADB);
-        atomic_init(&m->be[i].lag_ms, -1);
-    }
+    assert_int_equal(monitor_init(&f->px.mon, &f->px, GTID_FLAVOR_MARIADB, err, sizeof err), 0);
     f->w = calloc(2, sizeof *f->w);
     assert_non_null(f->w);
     f->a = (struct admin_ctx){.px = &f->px, .workers = f->w, .n_workers = 2};
@@ -71,13 +62,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fx *f = *state;
-    struct monitor *m = &f->px.mon;
-    for (size_t i = 0; i < m->n; i++) {
-        gtid_set_free(&m->be[i].known);
-        pthread_mutex_destroy(&m->be[i].lock);
-    }
-    free(m->be);
-    m->be = NULL;
+    monitor_free(&f->px.mon);
     proxy_destroy(&f->px);
     free(f->w);
     free(f);
@@ -240,6 +225,9 @@ static void test_status(void **state)
     atomic_store(&f->px.clients_rejected, 1);
     atomic_store(&f->px.reloads, 2);
     atomic_store(&f->px.reload_failures, 1);
+    atomic_store(&f->w[0].qmemo.hits, 3);
+    atomic_store(&f->w[1].qmemo.hits, 4);
+    atomic_store(&f->w[1].qmatch.limit_hits, 2);
     atomic_store(&f->w[0].st.queries[WROUTE_PRIMARY], 10);
     atomic_store(&f->w[1].st.queries[WROUTE_PRIMARY], 5);
     atomic_store(&f->w[0].st.queries[WROUTE_REPLICA], 20);
@@ -259,8 +247,8 @@ static void test_status(void **state)
     want_keys(s, "",
               (const char *const[]){"version", "started_at", "uptime_ms", "workers", "draining",
                                     "flavor", "clients", "queries", "client_bytes",
-                                    "client_buffered_bytes", "writes_gtid", "topology", "config",
-                                    NULL});
+                                    "client_buffered_bytes", "writes_gtid", "topology",
+                                    "query_rules", "config", NULL});
     want_str(s, "version", GTIDPROXY_VERSION);
     want_str(s, "started_at", "2026-11-27T10:00:00.123Z");
     assert_true(json_integer_value(at(s, "uptime_ms")) >= 0);
@@ -285,6 +273,12 @@ static void test_status(void **state)
     want_str(s, "config.loaded_at", "2026-11-27T10:00:01.123Z");
     want_int(s, "config.reloads", 2);
     want_int(s, "config.reload_failures", 1);
+    want_keys(s, "query_rules",
+              (const char *const[]){"memo_hits", "memo_misses", "memo_evictions", "limit_hits",
+                                    "errors", NULL});
+    want_int(s, "query_rules.memo_hits", 7);
+    want_int(s, "query_rules.limit_hits", 2);
+    want_int(s, "query_rules.errors", 0);
     want_keys(s, "topology",
               (const char *const[]){"primary", "state", "reason", "since", "primaries_followed",
                                     NULL});
@@ -296,7 +290,6 @@ static void test_status(void **state)
 
     /* After a promotion was followed and while two backends are writable. */
     struct monitor *m = &f->px.mon;
-    assert_int_equal(topology_init(&m->topo, m->n, PRIMARY), 0);
     m->topo.primary = REPLICA1;
     m->topo.changes = 1;
     m->topo.state = TOPO_SPLIT;
@@ -314,9 +307,7 @@ static void test_status(void **state)
     want_str(b, "backends.0.role", "replica");
     want_str(b, "backends.1.role", "primary");
     json_decref(b);
-    topology_free(&m->topo);
     atomic_store(&f->px.primary_idx, PRIMARY);
-    memset(&m->topo, 0, sizeof m->topo);
 
     /* Draining, and nothing written yet is "" (not null). */
     atomic_store(&f->px.draining, true);
@@ -383,7 +374,7 @@ static void test_backend_up_and_caught_up(void **state)
     want_str(b, "admin_state", "online");
     want_str(b, "health", "up");
     want_null(b, "health_reason");
-    want_null(b, "health_since"); /* the table was filled by hand: no monitor start */
+    assert_true(json_is_string(at(b, "health_since"))); /* since monitor_init */
     want_int(b, "health_transitions", 0);
     want_bool(b, "read_only", true);
     want_int(b, "weight", 1);
@@ -671,7 +662,7 @@ static void test_unknown_before_checks(void **state)
     want_str(b, "why", "not checked yet");
     want_str(b, "health", "unknown");
     want_str(b, "health_reason", "not checked yet");
-    want_null(b, "health_since");
+    assert_true(json_is_string(at(b, "health_since"))); /* since monitor_init */
     want_int(b, "health_transitions", 0);
     want_null(b, "flavor");
     want_null(b, "version");

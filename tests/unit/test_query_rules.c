@@ -126,6 +126,9 @@ static void test_load_errors(void **state)
         {"[{\"regex\": [\"a\"]}]", "query_rules[0].regex: must be a non-empty string, got [\"a\"]"},
         {"[{\"match\": \"x\"}, {\"regex\": \"^SELECT (a FROM\"}]",
          "query_rules[1].regex: does not compile: missing closing parenthesis at offset 15"},
+        {"[{\"regex\": \"(*UTF)^SELECT\"}]",
+         "query_rules[0].regex: does not compile: using UTF is disabled by the application at "
+         "offset 6"},
         {"[{\"regex\": \"a{2,1}\"}]",
          "query_rules[0].regex: does not compile: numbers out of order in {} quantifier at "
          "offset 5"},

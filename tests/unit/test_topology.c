@@ -152,11 +152,40 @@ static void test_split_resolved_by_old_primary(void **state)
     const bool c[3] = {true, true, false};
     round_at(&t, c, 0, 1000);
     assert_int_equal(t.state, TOPO_SPLIT);
-    /* The old primary goes read_only: the other one has claimed for longer
-     * than confirm_ms and everyone was seen since, so it is followed. */
+    /* The old primary goes read_only: the other one is confirmed from
+     * the end of the split, not from when it began to claim. */
     assert_true(topology_observe(&t, 0, false, 5000, 1000, true));
-    assert_int_equal(t.state, TOPO_STABLE);
+    assert_int_equal(t.state, TOPO_PENDING);
+    assert_int_equal(t.primary, 0);
+    (void)topology_observe(&t, 2, false, 5100, 1000, true);
+    assert_false(topology_observe(&t, 1, true, 5999, 1000, true));
+    assert_true(topology_observe(&t, 1, true, 6000, 1000, true));
     assert_int_equal(t.primary, 1);
+    topology_free(&t);
+}
+
+static void test_failed_check_during_split_moves_nothing(void **state)
+{
+    (void)state;
+    struct topology t = make();
+    const bool c[3] = {true, true, false};
+    round_at(&t, c, 0, 1000);
+    round_at(&t, c, 10000, 1000);
+    assert_int_equal(t.state, TOPO_SPLIT);
+    /* One check of the old primary fails (no claim): not a reason to
+     * follow the other writable server at once... */
+    (void)topology_observe(&t, 0, false, 10100, 1000, true);
+    assert_int_equal(t.primary, 0);
+    assert_int_equal(t.state, TOPO_PENDING);
+    /* ...nor when it claims again (a newer claim than replica1's last
+     * sighting: pending, the primary not settled)... */
+    (void)topology_observe(&t, 0, true, 10300, 1000, true);
+    assert_int_equal(t.primary, 0);
+    /* ...and replica1's next check makes it a split again. */
+    assert_true(topology_observe(&t, 1, true, 10400, 1000, true));
+    assert_int_equal(t.state, TOPO_SPLIT);
+    assert_int_equal(t.primary, 0);
+    assert_int_equal(t.changes, 0);
     topology_free(&t);
 }
 
@@ -195,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_confirm_zero_follows_once_all_seen),
         cmocka_unit_test(test_two_writable_is_a_split_never_a_choice),
         cmocka_unit_test(test_split_resolved_by_old_primary),
+        cmocka_unit_test(test_failed_check_during_split_moves_nothing),
         cmocka_unit_test(test_follow_off_keeps_primary),
         cmocka_unit_test(test_out_of_range_index_ignored),
     };
