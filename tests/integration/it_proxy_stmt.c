@@ -316,7 +316,7 @@ static void test_long_data_then_execute_after_reconnect(void **state)
     (void)state;
     if (proxy_is_direct())
         skip(); /* killing the proxy's connection would kill the client's */
-    MYSQL *m = mysql_init(NULL);
+    MYSQL *m = proxy_mysql_init();
     unsigned timeout_s = 10; /* a stalled EXECUTE fails instead of hanging */
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout_s);
     assert_non_null(proxy_connect_with(&proxy, m, "gtidproxy_test", 0));

@@ -73,9 +73,16 @@ unsigned proxy_server_id(MYSQL *m);
 
 /* ---- additions used by the it_proxy_*.c suites ---- */
 
-/* proxy_connect() for a handle the caller made with mysql_init() and set
- * options on (MYSQL_OPT_LOCAL_INFILE, a charset...). Fails the test on error
- * (the handle is closed then). */
+/* A libmariadb handle with the options every test connection gets
+ * (connect timeout 10 s, read and write timeouts 60 s: a proxy that stops
+ * answering fails the test instead of hanging it). The caller may change
+ * them or set others, then connect with proxy_connect_with(). */
+MYSQL *proxy_mysql_init(void);
+
+/* proxy_connect() for a handle from proxy_mysql_init() the caller set
+ * options on (MYSQL_OPT_LOCAL_INFILE, a charset, a shorter timeout...):
+ * connects with the options as they are, touching none. Fails the test on
+ * error (the handle is closed then). */
 MYSQL *proxy_connect_with(const struct proxy_proc *p, MYSQL *m, const char *db,
                           unsigned long flags);
 
