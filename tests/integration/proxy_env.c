@@ -492,6 +492,18 @@ bool proxy_log_wait(const struct proxy_proc *p, size_t from, const char *needle,
     }
 }
 
+size_t proxy_log_count(const struct proxy_proc *p, size_t from, const char *needle)
+{
+    size_t len = 0, n = 0, nl = strlen(needle);
+    assert_true(nl > 0);
+    char *buf = proxy_log_read(p, from, &len);
+    for (const char *at = buf; at && (at = memmem(at, len - (size_t)(at - buf), needle, nl));
+         at += nl)
+        n++;
+    free(buf);
+    return n;
+}
+
 unsigned proxy_server_id(MYSQL *m)
 {
     char *v = cluster_query_value(m, "SELECT @@server_id");

@@ -100,6 +100,11 @@ char *proxy_log_read(const struct proxy_proc *p, size_t from, size_t *len);
 bool proxy_log_wait(const struct proxy_proc *p, size_t from, const char *needle,
                     unsigned timeout_ms);
 
+/* How many times the log from byte `from` on contains needle (occurrences
+ * do not overlap); 0 without a log. Only p->log is read: a test may point a
+ * zeroed proxy_proc's log at any file (it_monitor.c: its captured stderr). */
+size_t proxy_log_count(const struct proxy_proc *p, size_t from, const char *needle);
+
 /* Waits (up to 10 s, then fails the test) until every replica applied what
  * the primary has binlogged, asking the servers directly: for a new session
  * that must see other sessions' writes at level session. */
