@@ -698,7 +698,11 @@ void fault_load_stop(struct fault_load *l, struct fault_report *r)
         r->rss_max_kb = atomic_load(&l->rss.max_kb);
         r->rss_growth_kb = fault_rss_growth_kb(&l->rss);
         r->sched_lag_ms = atomic_load(&l->rss.max_lag_ms);
-        verify(l, r);
+        if (l->o.before_end_check && !l->o.before_end_check())
+            snprintf(r->verify_error, sizeof r->verify_error,
+                     "not run: the case's before_end_check failed (see stderr)");
+        else
+            verify(l, r);
     }
     for (int i = 0; i < n_threads(l); i++) {
         free(l->t[i].outcome);

@@ -47,6 +47,12 @@ struct fault_load_opts {
     int threads;       /* writing sessions, 1..FAULT_LOAD_MAX_THREADS */
     int readers;       /* reading sessions; threads + readers <= FAULT_LOAD_MAX_THREADS */
     unsigned pause_ms; /* between two cycles of one thread (0: none) */
+    /* NULL, or called by fault_load_stop() on the main thread once the load
+     * threads are joined and before the end check reads the primary port:
+     * e.g. wait until that node has replicated writes the load sent
+     * elsewhere. It must not fail the test (fault_load_stop is half done):
+     * false makes the end check fail instead ("not run"). */
+    bool (*before_end_check)(void);
 };
 
 struct fault_code_count {
