@@ -134,8 +134,10 @@ static void start_load(bool (*before_end_check)(void))
 
 /* After the fault: every session completes AFTER_CYCLES more cycles (or
  * AFTER_TIMEOUT_MS passes), the load stops, its report is printed, then
- * judged: recovered at all, then fault_report_check(). */
-static void finish(const char *name, long recovery_cap_ms, struct fault_report *r)
+ * judged: recovered at all, then fault_report_check() (max_errors: 0 for a
+ * fault the proxy must hide, FAULT_ANY_ERRORS where it cannot). */
+static void finish(const char *name, long recovery_cap_ms, unsigned long max_errors,
+                   struct fault_report *r)
 {
     bool recovered = fault_load_wait_ok(load, AFTER_CYCLES, AFTER_TIMEOUT_MS);
     fault_load_stop(load, r);
@@ -145,7 +147,7 @@ static void finish(const char *name, long recovery_cap_ms, struct fault_report *
         fail_msg("service did not recover: not every session completed %d cycles within %d ms "
                  "after the fault ended",
                  AFTER_CYCLES, AFTER_TIMEOUT_MS);
-    fault_report_check(r, recovery_cap_ms, RSS_CAP_KB);
+    fault_report_check(r, recovery_cap_ms, RSS_CAP_KB, max_errors);
 }
 
 /* How often the proxy's log says `needle`, printed with a case's result
@@ -183,7 +185,7 @@ static void test_replica_kill(void **state)
     proxy_sleep_ms(2000); /* replica1 back, catching up: the gate must not read stale from it */
     struct fault_report r;
     print_log_count("replica_kill", "read routed again");
-    finish("replica_kill", REPLICA_RECOVERY_CAP_MS, &r);
+    finish("replica_kill", REPLICA_RECOVERY_CAP_MS, 0, &r);
 }
 
 /* ---- replica SIGSTOPped for 5 s ---- */
@@ -208,7 +210,7 @@ static void test_replica_stop(void **state)
     fault_load_mark_restored(load);
     proxy_sleep_ms(1000);
     struct fault_report r;
-    finish("replica_stop", RESTORED_RECOVERY_CAP_MS, &r);
+    finish("replica_stop", RESTORED_RECOVERY_CAP_MS, 0, &r);
 }
 
 /* Issue 9 item 2: a hung replica costs a read at most its budget plus
@@ -225,7 +227,7 @@ static void test_replica_stop_budget(void **state)
     fault_load_mark_restored(load);
     proxy_sleep_ms(1000);
     struct fault_report r;
-    finish("replica_stop_budget", RESTORED_RECOVERY_CAP_MS, &r);
+    finish("replica_stop_budget", RESTORED_RECOVERY_CAP_MS, 0, &r);
     if (r.max_cycle_ms > HANG_BUDGET_MS)
         fail_msg("a cycle took %ld ms while replica1 hung (bound %ld ms: budget + "
                  "backend_query_ms + slack)",
@@ -295,7 +297,7 @@ static void test_replica_sql_error(void **state)
                 "; SET SESSION sql_log_bin = 1; START SLAVE");
     proxy_sleep_ms(2000); /* replica1 catches up under load */
     struct fault_report r;
-    finish("replica_sql_error", REPLICA_RECOVERY_CAP_MS, &r);
+    finish("replica_sql_error", REPLICA_RECOVERY_CAP_MS, 0, &r);
 }
 
 /* ---- primary killed -9 and restarted ---- */
@@ -341,7 +343,7 @@ static void test_primary_restart(void **state)
     assert_true(up);
     proxy_sleep_ms(1000);
     struct fault_report r;
-    finish("primary_restart", RESTORED_RECOVERY_CAP_MS, &r);
+    finish("primary_restart", RESTORED_RECOVERY_CAP_MS, FAULT_ANY_ERRORS, &r);
     /* The fault was real: writes failed while the primary was down. */
     if (r.writes_not_run + r.writes_unknown == 0)
         fail_msg("no write failed while the primary was down for 1.5 s");
@@ -472,7 +474,7 @@ static void test_replica_promotion(void **state)
     fault_load_mark_restored(load);
     proxy_sleep_ms(3000);
     struct fault_report r;
-    finish("replica_promotion", RESTORED_RECOVERY_CAP_MS, &r);
+    finish("replica_promotion", RESTORED_RECOVERY_CAP_MS, FAULT_ANY_ERRORS, &r);
     /* Followed once, and never two primaries on the way. */
     assert_int_equal(
         proxy_log_count(&proxy, 0, "topology: writes now go to replica1 (was primary)"), 1);
@@ -563,7 +565,7 @@ static void test_two_primaries(void **state)
     free(v);
     proxy_sleep_ms(1000);
     struct fault_report r;
-    finish("two_primaries", RESTORED_RECOVERY_CAP_MS, &r);
+    finish("two_primaries", RESTORED_RECOVERY_CAP_MS, FAULT_ANY_ERRORS, &r);
     print_log_count("two_primaries", "topology:");
     assert_int_equal(proxy_log_count(&proxy, 0, "writes now go to"), 0);
     if (code_count(&r, 9011) == 0)

@@ -387,9 +387,8 @@ static void test_conn_burst(void **state)
         fail_msg("with every slot taken a further login got %u %s, not 1040", err, msg);
     if (!after_ok)
         fail_msg("after the burst's sessions closed a login still fails: %u %s", err, msg);
-    if (r.errors)
-        fail_msg("the sessions that were working saw %lu errors during the burst", r.errors);
-    fault_report_check(&r, RECOVERY_CAP_MS, BURST_RSS_CAP_KB);
+    /* The sessions that were working see no error during the burst. */
+    fault_report_check(&r, RECOVERY_CAP_MS, BURST_RSS_CAP_KB, 0);
 }
 
 /* ---- slow_handshake ---- */
@@ -520,9 +519,8 @@ static void test_slow_handshake(void **state)
     if (cut_min < CUT_EARLIEST_MS || cut_max > CUT_LATEST_MS)
         fail_msg("slow clients cut after %.0f..%.0f ms, outside %.0f..%.0f ms", cut_min, cut_max,
                  CUT_EARLIEST_MS, CUT_LATEST_MS);
-    if (r.errors)
-        fail_msg("the working sessions saw %lu errors while the slow clients waited", r.errors);
-    fault_report_check(&r, RECOVERY_CAP_MS, RSS_CAP_KB);
+    /* The working sessions see no error while the slow clients wait. */
+    fault_report_check(&r, RECOVERY_CAP_MS, RSS_CAP_KB, 0);
 }
 
 /* ---- idle_timeout ---- */

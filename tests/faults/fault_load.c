@@ -740,7 +740,8 @@ void fault_report_print(const char *name, const struct fault_report *r)
     fflush(stdout);
 }
 
-void fault_report_check(const struct fault_report *r, long recovery_cap_ms, long rss_cap_kb)
+void fault_report_check(const struct fault_report *r, long recovery_cap_ms, long rss_cap_kb,
+                        unsigned long max_errors)
 {
     if (!r->verified)
         fail_msg("the end check did not run: %s", r->verify_error);
@@ -753,6 +754,14 @@ void fault_report_check(const struct fault_report *r, long recovery_cap_ms, long
     if (r->undocumented)
         fail_msg("%lu error(s) outside README's codes and the server's; first: %s", r->undocumented,
                  r->first_undocumented);
+    if (r->errors > max_errors) {
+        char codes[256] = "";
+        size_t off = 0;
+        for (int i = 0; i < r->n_codes && off < sizeof codes; i++)
+            off += (size_t)snprintf(codes + off, sizeof codes - off, " %u:%lu", r->codes[i].code,
+                                    r->codes[i].n);
+        fail_msg("%lu error(s) (codes%s), over the bound of %lu", r->errors, codes, max_errors);
+    }
     if (r->cycles_ok == 0)
         fail_msg("no cycle succeeded");
     if (r->recovery_ms < 0)
