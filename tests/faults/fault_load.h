@@ -107,9 +107,6 @@ void fault_load_mark_restored(struct fault_load *l);
  * when called; false after timeout_ms. */
 bool fault_load_wait_ok(struct fault_load *l, unsigned cycles, unsigned timeout_ms);
 
-/* Successful cycles so far, all threads. */
-unsigned long fault_load_cycles(struct fault_load *l);
-
 /* Stops and joins the threads, runs the end check against the primary,
  * fills *r (may be NULL: a teardown that only cleans up) and frees l.
  * NULL l is a no-op. */
@@ -135,8 +132,5 @@ void fault_report_print(const char *name, const struct fault_report *r);
  * within recovery_cap_ms; RSS growth at most rss_cap_kb. */
 void fault_report_check(const struct fault_report *r, long recovery_cap_ms, long rss_cap_kb,
                         unsigned long max_errors);
-
-/* README "Error codes" plus the server's own ranges. */
-bool fault_code_documented(unsigned code);
 
 #endif
