@@ -31,7 +31,6 @@
 #include <cmocka.h>
 
 #include "admin_util.h"
-#include "fault_cluster.h"
 #include "fault_load.h"
 #include "fault_rss.h"
 #include "proxy_env.h"

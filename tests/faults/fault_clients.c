@@ -13,7 +13,9 @@
  *                   busy one;
  *   idle_memory     2,000 idle logged-in clients cost the proxy under 10 KB
  *                   of RSS each (issue 8: idle sessions hold no buffers),
- *                   and every one of them still answers SELECT 1.
+ *                   and every one of them still answers SELECT 1. The RSS
+ *                   bound is skipped when the proxy is an ASan build
+ *                   (scripts/test runs this case of the gcc build too).
  * The burst and the slow clients use fault_raw (non-blocking sockets, one
  * thread, epoll); the sessions that must keep working are a fault_load.
  *
@@ -21,6 +23,7 @@
  * Skipped in direct mode (GTIDPROXY_IT_DIRECT=1).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,7 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -387,9 +392,8 @@ static void test_conn_burst(void **state)
         fail_msg("with every slot taken a further login got %u %s, not 1040", err, msg);
     if (!after_ok)
         fail_msg("after the burst's sessions closed a login still fails: %u %s", err, msg);
-    if (r.errors)
-        fail_msg("the sessions that were working saw %lu errors during the burst", r.errors);
-    fault_report_check(&r, RECOVERY_CAP_MS, BURST_RSS_CAP_KB);
+    /* The sessions that were working see no error during the burst. */
+    fault_report_check(&r, RECOVERY_CAP_MS, BURST_RSS_CAP_KB, 0);
 }
 
 /* ---- slow_handshake ---- */
@@ -520,9 +524,8 @@ static void test_slow_handshake(void **state)
     if (cut_min < CUT_EARLIEST_MS || cut_max > CUT_LATEST_MS)
         fail_msg("slow clients cut after %.0f..%.0f ms, outside %.0f..%.0f ms", cut_min, cut_max,
                  CUT_EARLIEST_MS, CUT_LATEST_MS);
-    if (r.errors)
-        fail_msg("the working sessions saw %lu errors while the slow clients waited", r.errors);
-    fault_report_check(&r, RECOVERY_CAP_MS, RSS_CAP_KB);
+    /* The working sessions see no error while the slow clients wait. */
+    fault_report_check(&r, RECOVERY_CAP_MS, RSS_CAP_KB, 0);
 }
 
 /* ---- idle_timeout ---- */
@@ -617,19 +620,26 @@ static void pump(const struct raw_login *login, int timeout_ms)
     }
 }
 
-static bool sanitized(void)
+/* Whether the proxy this case runs (proxy_binary(), which
+ * GTIDPROXY_IT_BINARY may point elsewhere than this build's) was built with
+ * AddressSanitizer: its runtime's strings are in the file. Decided from the
+ * proxy, not from this test binary: CI runs the ASan tests' binaries, and a
+ * gcc build's case runs a gcc proxy whose bound must be checked. */
+static bool proxy_sanitized(void)
 {
-#if defined(__SANITIZE_ADDRESS__)
-    return true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-    return true;
-#else
-    return false;
-#endif
-#else
-    return false;
-#endif
+    const char *bin = proxy_binary();
+    int fd = open(bin, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0)
+        fail_msg("%s: %s", bin, strerror(errno));
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        fail_msg("mmap %s: %s", bin, strerror(errno));
+    static const char mark[] = "AddressSanitizer";
+    bool found = memmem(map, (size_t)st.st_size, mark, sizeof mark - 1) != NULL;
+    munmap(map, (size_t)st.st_size);
+    return found;
 }
 
 static void test_idle_memory(void **state)
@@ -714,7 +724,7 @@ static void test_idle_memory(void **state)
            IDLE_CLIENTS, t_login, base_kb, idle_kb, per_client, IDLE_KB_PER_CLIENT, answered);
     fflush(stdout);
     assert_int_equal(answered, IDLE_CLIENTS);
-    if (sanitized()) {
+    if (proxy_sanitized()) {
         printf("fault idle_memory: RSS bound not checked: AddressSanitizer build (its allocator "
                "adds redzones and metadata to every block, and a quarantine: see "
                "fault_rss_bound_sanitizer)\n");

@@ -1,6 +1,6 @@
 /*
  * fault_rss.c - the proxy's VmRSS, sampled every FAULT_RSS_PERIOD_MS
- * (fault_rss.h). Only base/max/last are kept: a case may run for minutes.
+ * (fault_rss.h). Only base/max are kept: a case may run for minutes.
  */
 #include "fault_rss.h"
 
@@ -43,10 +43,8 @@ void fault_rss_bound_sanitizer(void)
 static void sample(struct fault_rss *s)
 {
     long kb = fault_rss_read_kb(s->pid);
-    atomic_store(&s->last_kb, kb);
     if (kb < 0)
         return;
-    atomic_fetch_add(&s->samples, 1);
     long cur = atomic_load(&s->max_kb);
     while (kb > cur && !atomic_compare_exchange_weak(&s->max_kb, &cur, kb)) {
     }
@@ -73,11 +71,9 @@ int fault_rss_start(struct fault_rss *s, pid_t pid)
 {
     memset(s, 0, sizeof *s);
     s->pid = pid;
-    atomic_store(&s->last_kb, -1);
     long kb = fault_rss_read_kb(pid);
     atomic_store(&s->base_kb, kb < 0 ? 0 : kb);
     atomic_store(&s->max_kb, kb < 0 ? 0 : kb);
-    atomic_store(&s->last_kb, kb);
     if (pthread_create(&s->thread, NULL, run, s) != 0)
         return -1;
     s->running = true;

@@ -1,9 +1,8 @@
 /*
  * fault_rss.h - samples a process's resident set size (VmRSS in
  * /proc/<pid>/status) every 100 ms on a thread of its own, keeping only a
- * baseline, the maximum and the last sample (bounded memory however long the
- * case runs). The fault suite uses it on the proxy: "the proxy's RSS stays
- * bounded" is checked as max - baseline.
+ * baseline and the maximum (bounded memory however long the case runs). The fault suite uses it on
+ * the proxy: "the proxy's RSS stays bounded" is checked as max - baseline.
  */
 #ifndef GTIDPROXY_FAULT_RSS_H
 #define GTIDPROXY_FAULT_RSS_H
@@ -22,8 +21,6 @@ struct fault_rss {
     atomic_bool stop;
     atomic_long base_kb; /* set by fault_rss_rebase(); the first sample before that */
     atomic_long max_kb;  /* largest sample since the last rebase */
-    atomic_long last_kb; /* -1 until the first sample, or when /proc has none */
-    atomic_long samples;
     /* The longest the sampler overslept its period, in ms: how long this
      * machine left a ready thread without a CPU. A case whose timings look
      * wrong while this is seconds measured the machine, not the proxy. */

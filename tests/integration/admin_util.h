@@ -10,7 +10,8 @@
  *   - Prometheus text: one sample's value by its exact series name.
  *
  * Header-only (static inline): the build links each it_*.c with
- * cluster_env.c and proxy_env.c only. Functions named *_try never call
+ * cluster_env.c, proxy_env.c and raw_client.c only, and the fault suite
+ * (fault_bigresult.c) uses it too, without raw_client.c. Functions named *_try never call
  * cmocka (its assertions longjmp and must not run on another thread); the
  * others fail the test.
  */

@@ -943,7 +943,9 @@ static void *load_main(void *arg)
         l->ops++;
         proxy_sleep_ms(2);
     }
-    session_close(m);
+    /* Not session_close(): session() never registered this connection, and
+     * open_sessions[] belongs to the main thread. */
+    mysql_close(m);
     return NULL;
 }
 

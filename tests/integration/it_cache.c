@@ -186,6 +186,9 @@ static void test_consistent_hits_follow_the_session_writes(void **state)
     mysql_close(m);
 }
 
+/* The values alone would also come out right with no cache at all: the
+ * counters show a's second read was served from a's entry and b's read,
+ * the same text under another time_zone, was not. */
 static void test_session_variables_are_part_of_the_key(void **state)
 {
     (void)state;
@@ -195,9 +198,21 @@ static void test_session_variables_are_part_of_the_key(void **state)
     MYSQL *b = proxy_connect(&proxy, "gtidproxy_test", 0);
     cluster_exec(a, "SET time_zone = '+00:00'");
     cluster_exec(b, "SET time_zone = '+05:00'");
+    struct cstat s0, s1, s2, s3;
+    cstat(&proxy, NULL, &s0);
     expect_read(a, q, "1970-01-01 00:00:00");
+    cstat(&proxy, a, &s1);
+    EXPECT_DELTA(s1, s0, misses, 1);
+    EXPECT_DELTA(s1, s0, stores, 1);
     expect_read(a, q, "1970-01-01 00:00:00");
+    cstat(&proxy, a, &s2);
+    EXPECT_DELTA(s2, s1, hits, 1);
+    EXPECT_DELTA(s2, s1, misses, 0);
     expect_read(b, q, "1970-01-01 05:00:00");
+    cstat(&proxy, b, &s3);
+    EXPECT_DELTA(s3, s2, hits, 0);
+    EXPECT_DELTA(s3, s2, misses, 1);
+    EXPECT_DELTA(s3, s2, stores, 1);
     mysql_close(a);
     mysql_close(b);
 }

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "proxy.h"
+#include "proxy_env.h"
 
 #define INTERVAL_MS 100
 #define POLL_MS     20
@@ -301,14 +302,6 @@ static void test_stopped_sql_thread(void **state)
     gtid_set_free(&after);
 }
 
-static size_t count_in(const char *text, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    return n;
-}
-
 static void test_killed_replica(void **state)
 {
     (void)state;
@@ -341,13 +334,31 @@ static void test_killed_replica(void **state)
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
-    /* Read what was logged, then assert (cmocka reports on stderr). */
+    /* Read what was logged and count its transition lines (the capture
+     * file read as a proxy log), then assert: cmocka reports on stderr. */
     static char text[65536];
     ssize_t n = pread(fd, text, sizeof text - 1, 0);
     close(fd);
-    unlink(path);
     text[n > 0 ? n : 0] = '\0';
     fputs(text, stderr);
+    struct proxy_proc captured = {0};
+    snprintf(captured.log, sizeof captured.log, "%s", path);
+    char suspect[160], down_line[160], up_line[160];
+    snprintf(suspect, sizeof suspect,
+             "monitor: replica2 %s:%u up -> suspect after 1 failed check: ", env.host,
+             env.replica_ports[1]);
+    snprintf(down_line, sizeof down_line,
+             "monitor: replica2 %s:%u suspect -> down after 3 failed checks: ", env.host,
+             env.replica_ports[1]);
+    snprintf(up_line, sizeof up_line, "monitor: replica2 %s:%u down -> up after 2 good checks (",
+             env.host, env.replica_ports[1]);
+    size_t n_suspect = proxy_log_count(&captured, 0, suspect);
+    size_t n_down = proxy_log_count(&captured, 0, down_line);
+    size_t n_up = proxy_log_count(&captured, 0, up_line);
+    size_t n_checks = proxy_log_count(&captured, 0, " failed check") +
+                      proxy_log_count(&captured, 0, " good check");
+    size_t n_primary = proxy_log_count(&captured, 0, "monitor: primary");
+    unlink(path);
 
     assert_true(down >= 0);
     printf("replica2 down after %ld ms, up %ld ms after restart, %llu failed checks\n", down, up,
@@ -363,22 +374,13 @@ static void test_killed_replica(void **state)
     assert_true(has_error);
 
     /* One line per transition, not one per failed round. */
-    char needle[160];
-    snprintf(needle, sizeof needle, "monitor: replica2 %s:%u up -> suspect after 1 failed check: ",
-             env.host, env.replica_ports[1]);
-    assert_int_equal(count_in(text, needle), 1);
-    const char *suspect_at = strstr(text, needle);
-    snprintf(needle, sizeof needle,
-             "monitor: replica2 %s:%u suspect -> down after 3 failed checks: ", env.host,
-             env.replica_ports[1]);
-    assert_int_equal(count_in(text, needle), 1);
-    assert_true(suspect_at < strstr(text, needle));
-    snprintf(needle, sizeof needle, "monitor: replica2 %s:%u down -> up after 2 good checks (",
-             env.host, env.replica_ports[1]);
-    assert_int_equal(count_in(text, needle), 1);
+    assert_int_equal(n_suspect, 1);
+    assert_int_equal(n_down, 1);
+    assert_true(strstr(text, suspect) < strstr(text, down_line));
+    assert_int_equal(n_up, 1);
     /* ... and no other transition of any backend meanwhile. */
-    assert_int_equal(count_in(text, " failed check") + count_in(text, " good check"), 3);
-    assert_int_equal(count_in(text, "monitor: primary"), 0);
+    assert_int_equal(n_checks, 3);
+    assert_int_equal(n_primary, 0);
 
     /* Back in business: it follows the primary again. */
     write_on_primary();

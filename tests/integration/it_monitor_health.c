@@ -155,14 +155,6 @@ static void reads_avoid_stopped(const char *when)
     }
 }
 
-static size_t count_in(const char *text, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = text; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
-    return n;
-}
-
 /* ---- group ---- */
 
 static int group_setup(void **state)
@@ -319,13 +311,15 @@ static void test_sigstop_suspect_down_recover(void **state)
     const char *prev = log;
     for (size_t i = 0; i < 3; i++) {
         snprintf(needle + nl, sizeof needle - nl, "%s", lines[i]);
-        size_t n = count_in(log, needle);
+        size_t n = proxy_log_count(&px, mark, needle);
         const char *at = strstr(log, needle);
         if (n != 1 || at < prev)
             fail_msg("log: \"%s\" %zu times (want 1, after the previous transition)", needle, n);
         prev = at;
     }
-    assert_int_equal(count_in(log, " failed check") + count_in(log, " good check"), 3);
+    assert_int_equal(proxy_log_count(&px, mark, " failed check") +
+                         proxy_log_count(&px, mark, " good check"),
+                     3);
     free(log);
 }
 

@@ -12,23 +12,16 @@
  * (close the connection) are checked; the ERR 1153 and the log lines are the
  * proxy's.
  */
-#include <errno.h>
-#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "gtidproxy/auth.h"
 #include "gtidproxy/proto_frame.h"
 #include "gtidproxy/proto_handshake.h"
 #include "gtidproxy/proto_reply.h"
@@ -46,16 +39,6 @@ static struct proxy_proc proxy;
 
 /* ---- a raw client (raw_client.h) on the proxy's port ---- */
 
-static int raw_connect_proxy(void)
-{
-    return raw_connect(env.host, proxy.port);
-}
-
-static int read_packet(int fd, uint8_t *buf, size_t cap, struct proto_frame_hdr *h)
-{
-    return raw_read_packet(fd, buf, cap, h);
-}
-
 /* Waits for the peer to close. Returns the code of an ERR packet that came
  * first (0: none); fails the test if anything else arrives or the
  * connection stays open RAW_RECV_TIMEOUT_S seconds. */
@@ -65,7 +48,7 @@ static unsigned expect_closed(int fd, const char *what)
     for (;;) {
         uint8_t buf[4096];
         struct proto_frame_hdr h;
-        int rc = read_packet(fd, buf, sizeof buf, &h);
+        int rc = raw_read_packet(fd, buf, sizeof buf, &h);
         if (rc == 0)
             return code;
         if (rc < 0) {
@@ -84,17 +67,6 @@ static unsigned expect_closed(int fd, const char *what)
                 (const char *)err.message.p);
         code = err.code;
     }
-}
-
-static size_t build_login(const struct proto_handshake_v10 *hs, uint8_t *out, size_t cap)
-{
-    return raw_build_login(hs, RAW_CAPS_BASIC, env.app_user, env.app_password, NULL, out, cap);
-}
-
-static int raw_login_proxy(void)
-{
-    return raw_login(env.host, proxy.port, env.app_user, env.app_password, NULL, RAW_CAPS_BASIC,
-                     NULL);
 }
 
 /* ---- the session that must survive ---- */
@@ -138,7 +110,7 @@ static void test_garbage_instead_of_handshake_response(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_connect_proxy();
+    int fd = raw_connect(env.host, proxy.port);
     uint8_t greeting[512];
     struct proto_handshake_v10 hs;
     raw_read_greeting(fd, greeting, sizeof greeting, &hs);
@@ -160,12 +132,13 @@ static void test_truncated_packet_then_disconnect(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_connect_proxy();
+    int fd = raw_connect(env.host, proxy.port);
     uint8_t greeting[512], buf[1024];
     struct proto_handshake_v10 hs;
     raw_read_greeting(fd, greeting, sizeof greeting, &hs);
     /* The header promises the whole response; only 10 bytes follow. */
-    size_t n = build_login(&hs, buf + PROTO_FRAME_HDR_LEN, sizeof buf - PROTO_FRAME_HDR_LEN);
+    size_t n = raw_build_login(&hs, RAW_CAPS_BASIC, env.app_user, env.app_password, NULL,
+                               buf + PROTO_FRAME_HDR_LEN, sizeof buf - PROTO_FRAME_HDR_LEN);
     struct proto_wr w;
     proto_wr_init(&w, buf, PROTO_FRAME_HDR_LEN);
     proto_frame_write_hdr(&w, (uint32_t)n, 1);
@@ -180,7 +153,7 @@ static void test_oversized_packet_at_login(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_connect_proxy();
+    int fd = raw_connect(env.host, proxy.port);
     uint8_t greeting[512], hdr[PROTO_FRAME_HDR_LEN + 16];
     struct proto_handshake_v10 hs;
     raw_read_greeting(fd, greeting, sizeof greeting, &hs);
@@ -203,7 +176,8 @@ static void test_oversized_packet_after_login(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_login_proxy();
+    int fd =
+        raw_login(env.host, proxy.port, env.app_user, env.app_password, NULL, RAW_CAPS_BASIC, NULL);
     /* A COM_QUERY whose header announces 1 MiB + 1 bytes. */
     uint8_t pkt[PROTO_FRAME_HDR_LEN + 32];
     struct proto_wr w;
@@ -225,7 +199,7 @@ static void test_disconnect_during_login(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_connect_proxy();
+    int fd = raw_connect(env.host, proxy.port);
     uint8_t greeting[512];
     struct proto_handshake_v10 hs;
     raw_read_greeting(fd, greeting, sizeof greeting, &hs);
@@ -238,13 +212,14 @@ static void test_wrong_sequence_id(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_connect_proxy();
+    int fd = raw_connect(env.host, proxy.port);
     uint8_t greeting[512], buf[1024];
     struct proto_handshake_v10 hs;
     raw_read_greeting(fd, greeting, sizeof greeting, &hs);
     /* A correct login in every byte but the sequence id (5, not 1): no OK
      * may come back. */
-    size_t n = build_login(&hs, buf, sizeof buf);
+    size_t n =
+        raw_build_login(&hs, RAW_CAPS_BASIC, env.app_user, env.app_password, NULL, buf, sizeof buf);
     raw_send_packet(fd, buf, n, 5);
     unsigned err = expect_closed(fd, "wrong sequence id");
     if (err) /* what the server answers */
@@ -261,7 +236,8 @@ static void test_disconnect_mid_reply(void **state)
     (void)state;
     MYSQL *bystander = open_bystander();
     size_t mark = proxy_log_mark(&proxy);
-    int fd = raw_login_proxy();
+    int fd =
+        raw_login(env.host, proxy.port, env.app_user, env.app_password, NULL, RAW_CAPS_BASIC, NULL);
     static const char q[] = "\x03SELECT REPEAT('x', 1000) FROM gtidproxy_test.seq_1_to_100000";
     raw_send_packet(fd, q, sizeof q - 1, 0);
     uint8_t some[4096];

@@ -103,6 +103,11 @@ static void *resume_later(void *arg)
     return NULL;
 }
 
+/* timeouts.backend_query_ms in that test's proxy, and what the answer may
+ * take beyond it: the proxy's timer check, the reply, a loaded machine. */
+#define HUNG_QUERY_MS 500
+#define HUNG_SLACK_MS 1500
+
 /* A primary that hangs (SIGSTOP) under a write: timeouts.backend_query_ms
  * answers the client with 9002 (outcome unknown) instead of waiting with
  * it; once the primary runs again the session writes normally. */
@@ -111,10 +116,14 @@ static void test_hung_primary_bounded_by_backend_query_ms(void **state)
     (void)state;
     skip_direct();
     struct proxy_proc p2 = {0};
-    proxy_start(&p2, &env, "{\"timeouts\": {\"backend_query_ms\": 500}}");
+    char ov[64];
+    snprintf(ov, sizeof ov, "{\"timeouts\": {\"backend_query_ms\": %d}}", HUNG_QUERY_MS);
+    proxy_start(&p2, &env, ov);
     MYSQL *m = proxy_connect(&p2, "gtidproxy_test", 0);
-    cluster_exec(m, "CREATE TABLE IF NOT EXISTS faults_h (id INT PRIMARY KEY)");
-    cluster_exec(m, "DELETE FROM faults_h");
+    /* No key: a second execution of the INSERT would add a second row
+     * instead of failing on a duplicate, so the count below sees it. */
+    cluster_exec(m, "DROP TABLE IF EXISTS faults_h");
+    cluster_exec(m, "CREATE TABLE faults_h (id INT)");
     struct resumer r = {.pid = cluster_node_pid(0)};
     assert_true(r.pid > 0);
     assert_int_equal(kill(r.pid, SIGSTOP), 0);
@@ -133,11 +142,30 @@ static void test_hung_primary_bounded_by_backend_query_ms(void **state)
     assert_int_equal(err, GP_ER_BACKEND_LOST);
     assert_non_null(strstr(msg, "timeouts.backend_query_ms"));
     assert_non_null(strstr(msg, "outcome unknown"));
-    /* Not replayed by the proxy: the one row (if the server ran the INSERT
-     * before it stopped) is the client's own, and the next write works. */
+    if (took > HUNG_QUERY_MS + HUNG_SLACK_MS)
+        fail_msg("9002 came %.0f ms after the INSERT, over backend_query_ms %d + %d ms", took,
+                 HUNG_QUERY_MS, HUNG_SLACK_MS);
+    /* The next write works; it reopens the primary connection, which is
+     * where a proxy that resent the unanswered INSERT would do so. */
     cluster_exec(m, "INSERT INTO faults_h VALUES (2)");
     mysql_close(m);
     proxy_stop(&p2);
+    /* Not replayed: the server may have run the client's one INSERT when it
+     * resumed (its bytes were in the socket), so row 1 is there 0 or 1
+     * times; a resend by the proxy would make it 2 (the table has no key to
+     * refuse it). */
+    MYSQL *primary = cluster_connect(&env, 0);
+    char *n1 = cluster_query_value(primary, "SELECT COUNT(*) FROM gtidproxy_test.faults_h "
+                                            "WHERE id = 1");
+    char *n2 = cluster_query_value(primary, "SELECT COUNT(*) FROM gtidproxy_test.faults_h "
+                                            "WHERE id = 2");
+    mysql_close(primary);
+    if (strtol(n1, NULL, 10) > 1)
+        fail_msg("the INSERT answered with 9002 is on the primary %s times: the proxy resent it",
+                 n1);
+    assert_string_equal(n2, "1");
+    free(n1);
+    free(n2);
 }
 
 /* A catch-up wait longer than timeouts.backend_query_ms is not cut by it:

@@ -130,8 +130,7 @@ static void test_load_data_local_infile(void **state)
         fprintf(f, "%d\tname %d\n", i, i);
     assert_int_equal(fclose(f), 0);
 
-    MYSQL *m = mysql_init(NULL);
-    assert_non_null(m);
+    MYSQL *m = proxy_mysql_init();
     unsigned local_infile = 1;
     mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &local_infile);
     proxy_connect_with(&proxy, m, "gtidproxy_test", 0);

@@ -232,6 +232,19 @@ static void expect_sql_value(MYSQL *m, const char *sql, const char *want)
     free(v);
 }
 
+/* KILLs the primary connection conn_id (a session's backend connection,
+ * from SELECT CONNECTION_ID() inside a transaction) from a connection of
+ * the test's own, then gives the proxy 300 ms to see it close. */
+static void kill_backend_conn(const char *conn_id)
+{
+    MYSQL *primary = cluster_connect(&env, 0);
+    char kill[64];
+    snprintf(kill, sizeof kill, "KILL %s", conn_id);
+    cluster_exec(primary, kill);
+    mysql_close(primary);
+    proxy_sleep_ms(300);
+}
+
 static void test_lost_transaction_fails_prepared_execute(void **state)
 {
     (void)state;
@@ -244,13 +257,8 @@ static void test_lost_transaction_fails_prepared_execute(void **state)
     cluster_exec(m, "BEGIN");
     exec_insert(st, 1, true);
     char *conn = cluster_query_value(m, "SELECT CONNECTION_ID()"); /* the transaction's */
-    MYSQL *primary = cluster_connect(&env, 0);
-    char kill[64];
-    snprintf(kill, sizeof kill, "KILL %s", conn);
+    kill_backend_conn(conn);
     free(conn);
-    cluster_exec(primary, kill);
-    mysql_close(primary);
-    proxy_sleep_ms(300); /* the proxy sees the connection close */
 
     exec_insert(st, 2, false);
     assert_int_equal(mysql_stmt_errno(st), 9002);
@@ -316,7 +324,7 @@ static void test_long_data_then_execute_after_reconnect(void **state)
     (void)state;
     if (proxy_is_direct())
         skip(); /* killing the proxy's connection would kill the client's */
-    MYSQL *m = mysql_init(NULL);
+    MYSQL *m = proxy_mysql_init();
     unsigned timeout_s = 10; /* a stalled EXECUTE fails instead of hanging */
     mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout_s);
     assert_non_null(proxy_connect_with(&proxy, m, "gtidproxy_test", 0));
@@ -327,13 +335,8 @@ static void test_long_data_then_execute_after_reconnect(void **state)
     cluster_exec(m, "BEGIN");
     char *conn = cluster_query_value(m, "SELECT CONNECTION_ID()");
     cluster_exec(m, "COMMIT");
-    MYSQL *primary = cluster_connect(&env, 0);
-    char kill[64];
-    snprintf(kill, sizeof kill, "KILL %s", conn);
+    kill_backend_conn(conn);
     free(conn);
-    cluster_exec(primary, kill);
-    mysql_close(primary);
-    proxy_sleep_ms(300); /* the proxy sees the connection close */
 
     int id = 7;
     MYSQL_BIND in[2];

@@ -198,8 +198,7 @@ static MYSQL_STMT *prepare(MYSQL *m, const char *sql)
 
 static MYSQL *connect_utf8mb4(void)
 {
-    MYSQL *m = mysql_init(NULL);
-    assert_non_null(m);
+    MYSQL *m = proxy_mysql_init();
     mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     return proxy_connect_with(&proxy, m, "gtidproxy_test", 0);
 }

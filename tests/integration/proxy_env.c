@@ -387,10 +387,17 @@ static void set_common_options(MYSQL *m)
     mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &io_s);
 }
 
+MYSQL *proxy_mysql_init(void)
+{
+    MYSQL *m = mysql_init(NULL);
+    assert_non_null(m);
+    set_common_options(m);
+    return m;
+}
+
 MYSQL *proxy_connect_with(const struct proxy_proc *p, MYSQL *m, const char *db, unsigned long flags)
 {
     const struct cluster_env *env = p->env;
-    set_common_options(m);
     if (!mysql_real_connect(m, env->host, env->app_user, env->app_password, db, p->port, NULL,
                             flags)) {
         fprintf(stderr, "connect to %s port %u (%s) as %s, db %s: %u %s\n", env->host, p->port,
@@ -404,17 +411,13 @@ MYSQL *proxy_connect_with(const struct proxy_proc *p, MYSQL *m, const char *db, 
 
 MYSQL *proxy_connect(const struct proxy_proc *p, const char *db, unsigned long flags)
 {
-    MYSQL *m = mysql_init(NULL);
-    assert_non_null(m);
-    return proxy_connect_with(p, m, db, flags);
+    return proxy_connect_with(p, proxy_mysql_init(), db, flags);
 }
 
 MYSQL *proxy_try_connect(const struct proxy_proc *p, const char *user, const char *password,
                          const char *db, unsigned *err, char *errmsg, size_t errlen)
 {
-    MYSQL *m = mysql_init(NULL);
-    assert_non_null(m);
-    set_common_options(m);
+    MYSQL *m = proxy_mysql_init();
     if (mysql_real_connect(m, p->env->host, user, password, db, p->port, NULL, 0)) {
         *err = 0;
         if (errlen)
@@ -487,6 +490,18 @@ bool proxy_log_wait(const struct proxy_proc *p, size_t from, const char *needle,
             return false;
         proxy_sleep_ms(POLL_MS);
     }
+}
+
+size_t proxy_log_count(const struct proxy_proc *p, size_t from, const char *needle)
+{
+    size_t len = 0, n = 0, nl = strlen(needle);
+    assert_true(nl > 0);
+    char *buf = proxy_log_read(p, from, &len);
+    for (const char *at = buf; at && (at = memmem(at, len - (size_t)(at - buf), needle, nl));
+         at += nl)
+        n++;
+    free(buf);
+    return n;
 }
 
 unsigned proxy_server_id(MYSQL *m)

@@ -73,9 +73,16 @@ unsigned proxy_server_id(MYSQL *m);
 
 /* ---- additions used by the it_proxy_*.c suites ---- */
 
-/* proxy_connect() for a handle the caller made with mysql_init() and set
- * options on (MYSQL_OPT_LOCAL_INFILE, a charset...). Fails the test on error
- * (the handle is closed then). */
+/* A libmariadb handle with the options every test connection gets
+ * (connect timeout 10 s, read and write timeouts 60 s: a proxy that stops
+ * answering fails the test instead of hanging it). The caller may change
+ * them or set others, then connect with proxy_connect_with(). */
+MYSQL *proxy_mysql_init(void);
+
+/* proxy_connect() for a handle from proxy_mysql_init() the caller set
+ * options on (MYSQL_OPT_LOCAL_INFILE, a charset, a shorter timeout...):
+ * connects with the options as they are, touching none. Fails the test on
+ * error (the handle is closed then). */
 MYSQL *proxy_connect_with(const struct proxy_proc *p, MYSQL *m, const char *db,
                           unsigned long flags);
 
@@ -92,6 +99,11 @@ char *proxy_log_read(const struct proxy_proc *p, size_t from, size_t *len);
  * test sees it closed). */
 bool proxy_log_wait(const struct proxy_proc *p, size_t from, const char *needle,
                     unsigned timeout_ms);
+
+/* How many times the log from byte `from` on contains needle (occurrences
+ * do not overlap); 0 without a log. Only p->log is read: a test may point a
+ * zeroed proxy_proc's log at any file (it_monitor.c: its captured stderr). */
+size_t proxy_log_count(const struct proxy_proc *p, size_t from, const char *needle);
 
 /* Waits (up to 10 s, then fails the test) until every replica applied what
  * the primary has binlogged, asking the servers directly: for a new session
