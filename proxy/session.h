@@ -72,6 +72,7 @@ struct sess_gate {
     enum fallback_step chain[CONFIG_MAX_FALLBACK];
     unsigned n_chain, next_step;
     char why[256];            /* why the replicas did not serve (for ERR 9005) */
+    bool why_later;           /* why is "no replica usable", not yet written */
 };
 
 /* The result cache's state for the current command (session_cache.c). */

@@ -179,14 +179,29 @@ size_t session__pick_replica(struct session *s, bool fresh)
     return gate_pick(r, px->n_backends, s->w->rr++, &direct);
 }
 
+static void explain_none_usable(struct session *s, uint64_t now);
+
+/* g->why for a log line or the ERR. "No replica usable" is written only
+ * here: a read that falls back to the primary while every replica is
+ * out would otherwise format a few hundred bytes nobody reads. */
+static const char *why_text(struct session *s)
+{
+    if (s->g.why_later) {
+        s->g.why_later = false;
+        explain_none_usable(s, proxy_now_ms());
+    }
+    return s->g.why;
+}
+
 /* Walks the rest of the fallback chain (why: what failed, for logs and
- * the ERR). */
+ * the ERR; NULL: no replica was usable, explained when asked). */
 static void fallback(struct session *s, const char *why)
 {
     struct sess_gate *g = &s->g;
     g->phase = GPH_NONE;
     uv_timer_stop(&s->timer);
-    if (why != g->why)
+    g->why_later = why == NULL;
+    if (why && why != g->why)
         snprintf(g->why, sizeof g->why, "%s", why);
     while (g->next_step < g->n_chain) {
         enum fallback_step step = g->chain[g->next_step++];
@@ -199,7 +214,8 @@ static void fallback(struct session *s, const char *why)
             finish_answered(s);
             return;
         case FALLBACK_PRIMARY:
-            log_debug("C#%u %s read -> primary (%s)", s->id, gate_level_name(g->level), g->why);
+            log_debug("C#%u %s read -> primary (%s)", s->id, gate_level_name(g->level),
+                      why_text(s));
             count(s, GATE_FB_PRIMARY);
             g->active = false;
             s->cmd_is_read = false; /* the primary is the last resort: no retry */
@@ -210,7 +226,7 @@ static void fallback(struct session *s, const char *why)
             if (idx == SIZE_MAX)
                 continue;
             log_debug("C#%u %s read -> %s, may be stale (%s)", s->id, gate_level_name(g->level),
-                      bname(s, idx), g->why);
+                      bname(s, idx), why_text(s));
             count(s, GATE_FB_STALE);
             g->active = false;
             session__run_on(s, idx);
@@ -226,7 +242,7 @@ static void fallback(struct session *s, const char *why)
     g->active = false;
     s->state = SESS_IDLE;
     session__reply_error(s, GP_ER_CONSISTENCY, "gtidproxy: consistency level %s not reached: %s",
-                         gate_level_name(g->level), g->why);
+                         gate_level_name(g->level), why_text(s));
     finish_answered(s);
 }
 
@@ -292,8 +308,7 @@ static void route(struct session *s)
         idx = gate_pick(r, px->n_backends, s->w->rr++, &direct);
     }
     if (idx == SIZE_MAX) {
-        explain_none_usable(s, now);
-        fallback(s, s->g.why);
+        fallback(s, NULL);
         return;
     }
     if (direct) {
@@ -359,6 +374,7 @@ void session__gate_begin(struct session *s, const struct hint_set *hint, size_t 
     g->phase = GPH_NONE;
     g->prefer = prefer;
     g->why[0] = '\0';
+    g->why_later = false;
     /* hint ▸ session statement ▸ query rule ▸ user ▸ listener ▸ default */
     const struct query_rule *q = s->cmd_rule;
     enum consistency_level configured =
