@@ -99,20 +99,22 @@ bench_start_proxy() {
   wait_port "$3" "$!" "$4"
 }
 
-# FILE PORT ADMIN_PORT [MEMBERS]: gtidproxy's config for the cluster (one
-# listener, the admin port, the three backends, the app user); MEMBERS is
-# more top-level JSON members, each line ending in a comma (consistency,
-# workers, limits). Checked with --check-config.
+# FILE PORT ADMIN_PORT [MEMBERS [primary-only]]: gtidproxy's config for the
+# cluster (one listener, the admin port, the three backends or with
+# primary-only the primary alone, the app user); MEMBERS is more top-level
+# JSON members, each line ending in a comma (consistency, workers, limits).
+# Checked with --check-config.
 bench_proxy_config() {
-  local file=$1 port=$2 admin=$3 members=${4:-}
+  local file=$1 port=$2 admin=$3 members=${4:-} replicas=""
+  [ "${5:-}" = primary-only ] || replicas=",
+    { \"name\": \"replica1\", \"host\": \"127.0.0.1\", \"port\": $GTIDPROXY_REPLICA1_PORT, \"role\": \"replica\" },
+    { \"name\": \"replica2\", \"host\": \"127.0.0.1\", \"port\": $GTIDPROXY_REPLICA2_PORT, \"role\": \"replica\" }"
   cat >"$file" <<JSON
 {
   "listeners": [ { "name": "app", "address": "127.0.0.1", "port": $port } ],
   "admin": { "address": "127.0.0.1", "port": $admin },
   "backends": [
-    { "name": "primary", "host": "127.0.0.1", "port": $GTIDPROXY_PRIMARY_PORT, "role": "primary" },
-    { "name": "replica1", "host": "127.0.0.1", "port": $GTIDPROXY_REPLICA1_PORT, "role": "replica" },
-    { "name": "replica2", "host": "127.0.0.1", "port": $GTIDPROXY_REPLICA2_PORT, "role": "replica" }
+    { "name": "primary", "host": "127.0.0.1", "port": $GTIDPROXY_PRIMARY_PORT, "role": "primary" }$replicas
   ],
   "users": [ { "name": "$GTIDPROXY_APP_USER", "password": "$GTIDPROXY_APP_PASSWORD" } ],
   "backend_credentials": { "user": "$GTIDPROXY_APP_USER", "password": "$GTIDPROXY_APP_PASSWORD" },
